@@ -1,0 +1,51 @@
+/**
+ * The `culex` command: dispatches to subcommands. Each subcommand module exports `run(argv, io)` and returns an exit
+ * code; nothing here calls process.exit, so the commands can be tested in-process.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+export type Subcommand = (argv: string[], io: CliIo) => Promise<number>;
+
+interface CommandEntry {
+  readonly summary: string;
+  readonly load: () => Promise<Subcommand>;
+}
+
+/** Subcommands load lazily so that `culex pub` does not pay for the broker's imports. */
+const commands: ReadonlyMap<string, CommandEntry> = new Map<string, CommandEntry>([]);
+
+function readPackageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export function helpText(): string {
+  const template = readFileSync(new URL('../../src/cli/help/culex.txt', import.meta.url), 'utf8');
+  const lines = [...commands].map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  const list = lines.length > 0 ? lines.join('\n') : '  (none yet: the broker and the clients are being built)';
+  return template.replace('{{commands}}', list);
+}
+
+export async function main(argv: string[], io: CliIo = process): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+    io.stdout.write(helpText());
+    return first === undefined ? 1 : 0;
+  }
+  if (first === '-V' || first === '--version' || first === 'version') {
+    io.stdout.write(`culex ${readPackageVersion()}\n`);
+    return 0;
+  }
+  const entry = commands.get(first);
+  if (entry === undefined) {
+    io.stderr.write(`culex: unknown command '${first}'. Run 'culex --help' for the list.\n`);
+    return 1;
+  }
+  const run = await entry.load();
+  return run(rest, io);
+}
