@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fc from 'fast-check';
+import * as fc from 'fast-check';
 import { Decoder, decodePacket } from '../../src/protocol/decoder.js';
 import { ProtocolError } from '../../src/protocol/errors.js';
 import type { Packet, ProtocolVersion, PublishPacket } from '../../src/protocol/types.js';
@@ -592,7 +592,7 @@ test('decodes a stream pushed one byte at a time', () => {
 
 test('decodes a stream in random splits', () => {
   fc.assert(fc.property(fc.array(fc.nat(streamBytes.length), { maxLength: 20 }), (cuts) => {
-    const points = [...new Set([0, ...cuts, streamBytes.length])].sort((a, b) => a - b);
+    const points = [...new Set([0, ...cuts, streamBytes.length])].toSorted((a, b) => a - b);
     const d = new Decoder();
     const out: Packet[] = [];
     for (let i = 1; i < points.length; i++) {
