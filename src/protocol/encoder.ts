@@ -16,7 +16,7 @@
  * header, and an empty properties object encodes the same as absent properties. Values the wire cannot carry are
  * programmer errors and throw a TypeError or RangeError (with `code` MQTT_ERR_ENCODE).
  */
-import { propertyByName } from './properties.js';
+import { propertyByName, propertyDefinitions, type PropertyDefinition } from './properties.js';
 import type {
   ConnectPacket, Packet, ProtocolVersion, Properties, PublishPacket, QoS, SubackPacket, Subscription,
   UnsubackPacket, UserProperty,
@@ -185,35 +185,58 @@ function placeName(place: PropertyPlace): string {
   return place === 'will' ? 'Will Properties' : `packet type ${place}`;
 }
 
-/** Writes the property list (already validated by `propertiesLength`) without its length prefix. */
+/**
+ * Writes the property list (already validated by `propertiesLength`) without its length prefix, in ascending
+ * identifier order, the canonical order. Objects usually list their keys in that order already (the decoder keeps
+ * wire order, and senders write ascending): then one pass over the keys does; otherwise walk the table.
+ */
 function writePropertyList(buf: Buffer, offset: number, props: Properties): number {
-  for (const name in props) {
-    const value = props[name as keyof Properties];
-    if (value === undefined) continue;
-    const def = propertyByName.get(name as keyof Properties)!;
-    const id = def.id;
-    switch (def.wireType) {
-      case 'byte': buf[offset++] = id; buf[offset++] = value as number; break;
-      case 'uint16': buf[offset++] = id; offset = writeUint16(buf, offset, value as number); break;
-      case 'uint32': buf[offset++] = id; offset = writeUint32(buf, offset, value as number); break;
-      case 'utf8': buf[offset++] = id; offset = writeUtf8(buf, offset, value as string); break;
-      case 'binary': buf[offset++] = id; offset = writeBinary(buf, offset, value as Buffer); break;
-      case 'varint':
-        for (const sid of value as number[]) {
-          buf[offset++] = id;
-          offset = writeVarint(buf, offset, sid);
-        }
-        break;
-      case 'pair':
-        for (const [key, val] of value as UserProperty[]) {
-          buf[offset++] = id;
-          offset = writeUtf8(buf, offset, key);
-          offset = writeUtf8(buf, offset, val);
-        }
-        break;
+  if (isInIdOrder(props)) {
+    for (const name in props) {
+      const value = props[name as keyof Properties];
+      if (value !== undefined) offset = writeProperty(buf, offset, propertyByName.get(name as keyof Properties)!, value);
     }
+    return offset;
+  }
+  for (const def of propertyDefinitions) {
+    const value = props[def.name];
+    if (value !== undefined) offset = writeProperty(buf, offset, def, value);
   }
   return offset;
+}
+
+function isInIdOrder(props: Properties): boolean {
+  let lastId = 0;
+  for (const name in props) {
+    const id = propertyByName.get(name as keyof Properties)!.id;
+    if (id < lastId) return false;
+    lastId = id;
+  }
+  return true;
+}
+
+function writeProperty(buf: Buffer, offset: number, def: PropertyDefinition, value: NonNullable<Properties[keyof Properties]>): number {
+  const id = def.id;
+  switch (def.wireType) {
+    case 'byte': buf[offset++] = id; buf[offset++] = value as number; return offset;
+    case 'uint16': buf[offset++] = id; return writeUint16(buf, offset, value as number);
+    case 'uint32': buf[offset++] = id; return writeUint32(buf, offset, value as number);
+    case 'utf8': buf[offset++] = id; return writeUtf8(buf, offset, value as string);
+    case 'binary': buf[offset++] = id; return writeBinary(buf, offset, value as Buffer);
+    case 'varint':
+      for (const sid of value as number[]) {
+        buf[offset++] = id;
+        offset = writeVarint(buf, offset, sid);
+      }
+      return offset;
+    case 'pair':
+      for (const [key, val] of value as UserProperty[]) {
+        buf[offset++] = id;
+        offset = writeUtf8(buf, offset, key);
+        offset = writeUtf8(buf, offset, val);
+      }
+      return offset;
+  }
 }
 
 /** Writes Property Length then the list, given the list length from the first pass. */
@@ -243,9 +266,9 @@ function publishVariableLength(p: PublishPacket, version: ProtocolVersion, topic
 }
 
 function publishPropertiesLength(p: PublishPacket, version: ProtocolVersion): number {
-  if (version !== 5 || p.properties === undefined) return 0;
+  if (version !== 5) return 0;
   const length = propertiesLength(p.properties, 3);
-  if (p.topic.length === 0 && p.properties.topicAlias === undefined) {
+  if (p.topic.length === 0 && p.properties?.topicAlias === undefined) {
     throw encodeError(TypeError, 'an empty PUBLISH topic needs a Topic Alias');
   }
   return length;
