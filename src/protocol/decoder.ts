@@ -414,6 +414,8 @@ export class Decoder {
       packet.reasonCodes.push(code);
     }
     this.#pos = this.#end;
+    // One code per filter of the SUBSCRIBE, which has at least one.
+    if (packet.reasonCodes.length === 0) throw malformed('SUBACK without reason codes');
     return packet;
   }
 
@@ -436,6 +438,7 @@ export class Decoder {
         packet.reasonCodes.push(buf[i]!);
       }
       this.#pos = this.#end;
+      if (packet.reasonCodes.length === 0) throw malformed('UNSUBACK without reason codes');
     }
     this.#expectEnd('UNSUBACK');
     return packet;

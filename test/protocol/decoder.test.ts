@@ -478,6 +478,12 @@ test('rejects UNSUBACK reason codes outside the allowed set as MalformedPacket',
   rejects(pkt(0xb0, u16(1), props(), 0x10), 5, MALFORMED);
 });
 
+test('rejects SUBACK and MQTT 5 UNSUBACK without reason codes as MalformedPacket', () => {
+  rejects(pkt(0x90, u16(1)), 3, MALFORMED);
+  rejects(pkt(0x90, u16(1), props()), 5, MALFORMED);
+  rejects(pkt(0xb0, u16(1), props()), 5, MALFORMED);
+});
+
 test('rejects a 3.1.1 UNSUBACK with a payload as MalformedPacket', () => {
   rejects(pkt(0xb0, u16(1), 0), 4, MALFORMED);
 });
