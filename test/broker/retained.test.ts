@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RetainedIndex } from '../../src/broker/retained.ts';
+import { RetainedIndex } from '../../src/broker/retained.js';
 
 /** Index whose message is its own topic, so match results name what matched. */
 function retainedOf(...topics: string[]): RetainedIndex<string> {

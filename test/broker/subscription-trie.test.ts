@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SubscriptionTrie } from '../../src/broker/subscription-trie.ts';
+import { SubscriptionTrie } from '../../src/broker/subscription-trie.js';
 
 function matches<T>(trie: SubscriptionTrie<T>, topic: string): T[] {
   const out: T[] = [];
@@ -211,6 +211,18 @@ describe('SubscriptionTrie add, replace, get and remove', () => {
     trie.remove('a/b/c', 'c');
     assert.equal(trie.nodeCount, 2);
     assert.deepEqual(matches(trie, 'a'), ['a']);
+  });
+
+  test('a node that goes from many literal children back to one still matches it', () => {
+    const trie = trieOf('a/b', 'a/c', 'a/d');
+    trie.remove('a/c', 'c');
+    trie.remove('a/b', 'c');
+    assert.deepEqual(matches(trie, 'a/d'), ['a/d']);
+    assert.deepEqual(matches(trie, 'a/b'), []);
+    trie.add('a/e', 'c', 'a/e');
+    assert.deepEqual(matches(trie, 'a/e'), ['a/e']);
+    assert.deepEqual(matches(trie, 'a/d'), ['a/d']);
+    assert.equal(trie.nodeCount, 4);
   });
 
   test('churn does not grow the node count', () => {
