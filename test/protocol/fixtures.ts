@@ -1211,6 +1211,14 @@ const v5: Fixture[] = [
     `,
   },
   {
+    name: 'v5 AUTH continue authentication without properties',
+    version: 5,
+    packet: { type: 15, reasonCode: 0x18, properties: {} },
+    // Only the all-default AUTH may be shortened (to remaining length 0); unlike PUBACK (3.4.2.2.1) and DISCONNECT
+    // (3.14.2.2.1), AUTH has no rule letting a lone reason code stand without its Property Length.
+    hex: hex`f0 02  18  00 # AUTH, remaining length 2, reason: Continue authentication, property length 0`,
+  },
+  {
     name: 'v5 AUTH long form with every AUTH property',
     version: 5,
     packet: {
