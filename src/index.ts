@@ -4,3 +4,14 @@
 export * from './protocol/types.js';
 export { ReasonCode, ConnackReturnCode } from './protocol/reason-codes.js';
 export { ProtocolError } from './protocol/errors.js';
+export { createBroker, CulexBroker } from './create-broker.js';
+export { Broker, type BrokerEvents } from './broker/broker.js';
+export { ConfigError, defaultOptions, type BrokerOptions } from './broker/config.js';
+export type { Hooks, ClientInfo, AuthenticateRequest, PublishRequest, SubscribeRequest } from './broker/hooks.js';
+export type { Logger } from './broker/logger.js';
+export type { Message } from './broker/message.js';
+export { MemoryPersistence } from './persistence/memory/memory-persistence.js';
+export type {
+  Persistence, RestoredState, StoredMessage, StoredOutgoing, StoredSession, StoredSubscription,
+} from './persistence/persistence.js';
+export { listenTcp, type TcpListenOptions, type TcpListener } from './transport/tcp.js';

@@ -1,0 +1,285 @@
+/**
+ * The broker: wiring only. It owns the registries (sessions, live clients, subscriptions, retained messages), the
+ * store, the hooks and the timers, and hands every accepted Duplex to a Connection. It imports no transport: the
+ * composition root (`createBroker`, the CLI) decides where streams come from.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import { ReasonCode } from '../protocol/reason-codes.js';
+import type { QoS } from '../protocol/types.js';
+import { MemoryPersistence } from '../persistence/memory/memory-persistence.js';
+import type { Persistence } from '../persistence/persistence.js';
+import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './config.js';
+import { Connection, type CloseReason } from './connection.js';
+import type { BrokerContext } from './context.js';
+import type { ClientInfo, Hooks } from './hooks.js';
+import { silentLogger, type Logger } from './logger.js';
+import { Message } from './message.js';
+import { RetainedIndex } from './retained.js';
+import { Router, type RouteEntry } from './router.js';
+import { Session } from './session.js';
+import { Stats } from './stats.js';
+import type { SubscriptionTrie } from './subscription-trie.js';
+import { SysReporter } from './sys.js';
+
+export interface BrokerEvents {
+  clientConnected: [client: ClientInfo];
+  clientDisconnected: [client: ClientInfo, reason: string];
+  subscribed: [client: ClientInfo, topicFilters: string[]];
+  unsubscribed: [client: ClientInfo, topicFilters: string[]];
+  published: [message: Message, client: ClientInfo | undefined];
+  error: [error: Error];
+}
+
+/** Something the broker closes when it closes (a listener). */
+export interface Closable {
+  close(): Promise<void>;
+}
+
+const NEVER_EXPIRES = 0xffff_ffff;
+/** How often connect timeouts, keepalives and session expiry are checked. */
+const SWEEP_INTERVAL_MS = 250;
+
+export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext {
+  readonly options: ResolvedOptions;
+  readonly hooks: Partial<Hooks>;
+  readonly logger: Logger;
+  readonly persistence: Persistence;
+  readonly stats = new Stats();
+  readonly sessions = new Map<string, Session>();
+  readonly clients = new Map<string, Connection>();
+  readonly retained = new RetainedIndex<Message>();
+  readonly ready: Promise<void>;
+  readonly #router = new Router();
+  readonly #connections = new Set<Connection>();
+  readonly #closables = new Set<Closable>();
+  #flushQueue: Connection[] = [];
+  #isFlushScheduled = false;
+  #sweepTimer: NodeJS.Timeout;
+  #sysTimer: NodeJS.Timeout | undefined;
+  readonly #sys: SysReporter | undefined;
+  #isClosed = false;
+
+  constructor(options: BrokerOptions = {}) {
+    super();
+    this.options = resolveOptions(options);
+    this.hooks = {
+      authenticate: options.authenticate,
+      authorizePublish: options.authorizePublish,
+      authorizeSubscribe: options.authorizeSubscribe,
+    };
+    this.logger = options.logger ?? silentLogger;
+    this.persistence = options.persistence ?? new MemoryPersistence();
+    this.ready = this.#restore();
+    this.ready.catch((err: unknown) => this.#reportError(err as Error));
+    this.#sweepTimer = setInterval(this.#sweep, SWEEP_INTERVAL_MS);
+    this.#sweepTimer.unref();
+    if (this.options.sysIntervalSeconds > 0) {
+      this.#sys = new SysReporter(this.stats, this.options.sysIntervalSeconds);
+      this.#sysTimer = setInterval(() => this.#publishSys(), this.options.sysIntervalSeconds * 1000);
+      this.#sysTimer.unref();
+      this.ready.then(() => this.#publishSys(), () => {});
+    }
+  }
+
+  get subscriptions(): SubscriptionTrie<RouteEntry> {
+    return this.#router.trie;
+  }
+
+  get hasPublishedListeners(): boolean {
+    return this.listenerCount('published') > 0;
+  }
+
+  /** Serves one client over any Duplex (TCP, TLS, WebSocket stream, an in-memory pair). */
+  handle(stream: Duplex, remoteAddress?: string): void {
+    if (this.#isClosed) {
+      stream.destroy();
+      return;
+    }
+    const connection = new Connection(stream, this, remoteAddress);
+    this.#connections.add(connection);
+  }
+
+  /** Publishes a message as the broker itself (no client), e.g. from an embedding application. */
+  publish(topic: string, payload: Buffer | string, options: { qos?: QoS; retain?: boolean } = {}): number {
+    const message = new Message(topic, typeof payload === 'string' ? Buffer.from(payload) : payload,
+      options.qos ?? 0, options.retain ?? false, undefined, undefined);
+    if (message.retain) this.retain(message);
+    return this.route(message);
+  }
+
+  /** Registers something to close with the broker (listeners created by `listen`). */
+  addClosable(closable: Closable): void {
+    this.#closables.add(closable);
+  }
+
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  route(message: Message): number {
+    return this.#router.route(message);
+  }
+
+  retain(message: Message): void {
+    if (message.payload.length === 0) {
+      // [MQTT-3.3.1-6/10]: an empty retained message removes the one stored and is not stored itself.
+      if (this.retained.delete(message.topic)) this.persistence.putRetained(message.topic, undefined);
+      return;
+    }
+    message.detach();
+    this.retained.set(message.topic, message);
+    this.persistence.putRetained(message.topic, message);
+  }
+
+  createSession(clientId: string, isClean: boolean, expiryIntervalSeconds: number): Session {
+    const { maxInflight, maxQueuedMessages, maxQueuedBytes } = this.options;
+    return new Session(clientId, isClean, expiryIntervalSeconds, { maxInflight, maxQueuedMessages, maxQueuedBytes },
+      this.persistence, this.stats.sessionCounters);
+  }
+
+  endSession(session: Session): void {
+    for (const filter of session.subscriptions.keys()) this.#router.trie.remove(filter, session.clientId);
+    session.subscriptions.clear();
+    session.clearMessages();
+    if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
+    this.persistence.deleteSession(session.clientId);
+  }
+
+  scheduleFlush(connection: Connection): void {
+    this.#flushQueue.push(connection);
+    if (!this.#isFlushScheduled) {
+      this.#isFlushScheduled = true;
+      setImmediate(this.#flushAll);
+    }
+  }
+
+  #flushAll = (): void => {
+    const queue = this.#flushQueue;
+    this.#flushQueue = [];
+    this.#isFlushScheduled = false;
+    for (const connection of queue) connection.flush();
+  };
+
+  connectionClosed(connection: Connection, reason: CloseReason): void {
+    this.#connections.delete(connection);
+    const wasConnected = connection.clientId !== '' && this.clients.get(connection.clientId) === connection;
+    if (wasConnected) this.clients.delete(connection.clientId);
+    const session = connection.session;
+    if (session !== null && session.link === connection) {
+      session.detach(Date.now());
+      if (session.isClean) this.endSession(session);
+      else session.persist();
+    }
+    const will = connection.will;
+    connection.will = undefined;
+    if (will !== undefined && reason !== 'disconnect') {
+      // [MQTT-3.1.2-8]: the will goes out on every close that is not a DISCONNECT.
+      const message = new Message(will.topic, will.payload, will.qos, will.retain, will.properties,
+        connection.clientId);
+      if (message.retain) this.retain(message);
+      this.route(message);
+    }
+    if (wasConnected) {
+      this.logger.info(reason === 'disconnect'
+        ? `Client ${connection.clientId} disconnected.`
+        : `Client ${connection.clientId} closed its connection (${reason}).`);
+      this.emit('clientDisconnected', connection.info, reason);
+    }
+  }
+
+  emitEvent(name: 'clientConnected' | 'subscribed' | 'unsubscribed' | 'published', ...args: unknown[]): void {
+    (this.emit as (event: string, ...a: unknown[]) => boolean)(name, ...args);
+  }
+
+  generateClientId(): string {
+    return `culex-${randomBytes(8).toString('hex')}`;
+  }
+
+  /** Connect timeouts, keepalive expiry [MQTT-3.1.2-24] and session expiry, checked together. */
+  #sweep = (): void => {
+    const now = Date.now();
+    const { connectTimeoutMs } = this.options;
+    for (const connection of this.#connections) {
+      if (connection.state === 'awaitingConnect') {
+        if (now - connection.createdAtMs > connectTimeoutMs) {
+          this.logger.info(`Client ${connection.label} closed: no CONNECT within ${connectTimeoutMs} ms.`);
+          connection.close('connectTimeout');
+        }
+      } else if (connection.state === 'connected' && connection.keepaliveSeconds > 0) {
+        if (now - connection.lastActivityMs > connection.keepaliveSeconds * 1500) {
+          this.logger.info(`Client ${connection.clientId} has exceeded timeout, disconnecting.`);
+          connection.disconnect(ReasonCode.KeepAliveTimeout, 'keepaliveTimeout');
+        }
+      }
+    }
+    for (const session of this.sessions.values()) {
+      if (session.link !== null || session.disconnectedAtMs === undefined) continue;
+      if (session.expiryIntervalSeconds === NEVER_EXPIRES) continue;
+      if (now - session.disconnectedAtMs >= session.expiryIntervalSeconds * 1000) this.endSession(session);
+    }
+  };
+
+  #publishSys(): void {
+    if (this.#sys === undefined || this.#isClosed) return;
+    let queued = 0;
+    for (const s of this.sessions.values()) queued += s.queuedCount + s.inflight.size;
+    const pairs = this.#sys.collect({
+      version: `culex version ${this.options.version}`,
+      clientsConnected: this.clients.size,
+      clientsDisconnected: this.sessions.size - this.clients.size,
+      subscriptions: this.#router.trie.size,
+      retained: this.retained.size,
+      storedMessages: this.retained.size + queued,
+    }, Date.now());
+    for (const [topic, value] of pairs) {
+      const message = new Message(topic, Buffer.from(value), 0, true, undefined, undefined);
+      this.retained.set(topic, message);
+      this.route(message);
+    }
+  }
+
+  async #restore(): Promise<void> {
+    const state = await this.persistence.open();
+    const now = Date.now();
+    for (const record of state.sessions) {
+      const session = this.createSession(record.clientId, false, record.expiryIntervalSeconds);
+      session.disconnectedAtMs = record.disconnectedAtMs ?? now;
+      for (const sub of record.subscriptions) {
+        session.subscriptions.set(sub.topicFilter, sub);
+        this.#router.trie.add(sub.topicFilter, record.clientId, {
+          session, qos: sub.qos, noLocal: sub.noLocal, retainAsPublished: sub.retainAsPublished,
+        });
+      }
+      for (const entry of state.outgoing.get(record.clientId) ?? []) {
+        session.restoreOutgoing(entry, Message.fromStored(entry.message));
+      }
+      for (const id of state.incomingQos2.get(record.clientId) ?? []) session.incomingQos2.add(id);
+      this.sessions.set(record.clientId, session);
+    }
+    for (const stored of state.retained) this.retained.set(stored.topic, Message.fromStored(stored));
+  }
+
+  #reportError(err: Error): void {
+    this.logger.error(`broker error: ${err.message}`);
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+  }
+
+  /** Stops accepting, disconnects every client (MQTT 5: 0x8B Server shutting down), closes the store. */
+  async close(): Promise<void> {
+    if (this.#isClosed) return;
+    this.#isClosed = true;
+    clearInterval(this.#sweepTimer);
+    clearInterval(this.#sysTimer);
+    await Promise.allSettled([...this.#closables].map((c) => c.close()));
+    for (const connection of this.#connections) {
+      connection.disconnect(ReasonCode.ServerShuttingDown, 'serverShutdown');
+      connection.stream.destroy();
+    }
+    this.#flushAll();
+    await this.ready.catch(() => {});
+    await this.persistence.flush().catch(() => {});
+    await this.persistence.close();
+  }
+}

@@ -1,0 +1,301 @@
+/**
+ * One client connection over any Duplex: the decode loop, batched writes, backpressure, and the single place where
+ * a protocol violation becomes a DISCONNECT (MQTT 5) or a plain close (3.1/3.1.1).
+ *
+ * Design note: the decoder is pulled, not pushed: `#pump` takes packets while handlers answer synchronously and
+ * stops while one returns a promise (authentication, an asynchronous hook), which keeps a client's packets in order
+ * without a promise per message. Writes go into the corked stream and the broker uncorks every written-to
+ * connection once per event-loop turn (setImmediate), so a fan-out burst leaves as one writev per socket.
+ */
+import type { Duplex } from 'node:stream';
+import { Decoder } from '../protocol/decoder.js';
+import { encode, publishForRecipient } from '../protocol/encoder.js';
+import { ProtocolError } from '../protocol/errors.js';
+import { ConnackReturnCode, ReasonCode } from '../protocol/reason-codes.js';
+import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/types.js';
+import type { BrokerContext } from './context.js';
+import { dispatch } from './handlers/index.js';
+import type { ClientInfo } from './hooks.js';
+import type { Message } from './message.js';
+import { describePacket, describePublish } from './packet-log.js';
+import type { Session, SessionLink } from './session.js';
+
+export type ConnectionState = 'awaitingConnect' | 'connecting' | 'connected' | 'closed';
+
+/** Why a connection ended; drives the will and the log line. */
+export type CloseReason =
+  | 'disconnect' | 'disconnectWithWill' | 'socketClosed' | 'socketError' | 'protocolError' | 'keepaliveTimeout'
+  | 'connectTimeout' | 'takenOver' | 'slowConsumer' | 'refused' | 'serverShutdown' | 'notAuthorized';
+
+export class Connection implements SessionLink {
+  readonly stream: Duplex;
+  readonly decoder: Decoder;
+  readonly broker: BrokerContext;
+  readonly remoteAddress: string | undefined;
+  readonly createdAtMs = Date.now();
+  state: ConnectionState = 'awaitingConnect';
+  protocolVersion: ProtocolVersion = 4;
+  clientId = '';
+  username: string | undefined;
+  session: Session | null = null;
+  will: Will | undefined;
+  keepaliveSeconds = 0;
+  lastActivityMs = Date.now();
+  /** MQTT 5: the id the broker assigned to a client that sent an empty one. */
+  assignedClientId: string | undefined;
+  /** MQTT 5: the client's Receive Maximum: at most this many unacknowledged QoS 1/2 messages to it [MQTT-3.3.4-9]. */
+  receiveMaximum = 65_535;
+  /** MQTT 5: the client's Maximum Packet Size, or Infinity. */
+  maxOutboundPacketBytes = Infinity;
+  /** MQTT 5: inbound Topic Alias mapping (alias → topic name). */
+  readonly topicAliases = new Map<number, string>();
+  closeReason: CloseReason | undefined;
+  #isPumpPaused = false;
+  #isCorked = false;
+  #drainTimer: NodeJS.Timeout | undefined;
+  #info: ClientInfo | undefined;
+
+  constructor(stream: Duplex, broker: BrokerContext, remoteAddress: string | undefined) {
+    this.stream = stream;
+    this.broker = broker;
+    this.remoteAddress = remoteAddress;
+    this.decoder = new Decoder({ maxPacketBytes: broker.options.maxPacketBytes });
+    stream.on('data', this.#onData);
+    stream.on('error', this.#onError);
+    stream.on('close', this.#onClose);
+    stream.on('end', this.#onEnd);
+  }
+
+  get info(): ClientInfo {
+    this.#info ??= {
+      id: this.clientId, username: this.username, remoteAddress: this.remoteAddress,
+      protocolVersion: this.protocolVersion,
+    };
+    return this.#info;
+  }
+
+  /** A getter, so that checks after an `await` are not narrowed away by the compiler. */
+  get isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
+  get label(): string {
+    return this.clientId === '' ? `<unknown ${this.remoteAddress ?? 'client'}>` : this.clientId;
+  }
+
+  #onData = (chunk: Buffer): void => {
+    this.lastActivityMs = Date.now();
+    this.broker.stats.bytesReceived += chunk.length;
+    this.decoder.push(chunk);
+    this.#pump();
+  };
+
+  #onError = (err: Error): void => {
+    this.broker.logger.debug(`Socket error on client ${this.label}: ${err.message}`);
+    this.finish('socketError');
+  };
+
+  #onEnd = (): void => {
+    // The peer half-closed: MQTT has no use for a half-open connection.
+    this.stream.end();
+  };
+
+  #onClose = (): void => {
+    this.finish('socketClosed');
+  };
+
+  /** Takes packets from the decoder until it needs more bytes or a handler goes asynchronous. */
+  #pump(): void {
+    while (!this.#isPumpPaused && this.state !== 'closed') {
+      let packet: Packet | null;
+      try {
+        packet = this.decoder.next();
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      if (packet === null) return;
+      this.broker.stats.messagesReceived++;
+      if (this.broker.options.isVerbose) this.broker.logger.debug(`Received ${describePacket(packet)} from ${this.label}`);
+      let pending: Promise<void> | void;
+      try {
+        pending = dispatch(this, packet);
+      } catch (err) {
+        this.fail(err);
+        return;
+      }
+      if (pending !== undefined) {
+        this.#isPumpPaused = true;
+        pending.then(this.#resume, (err: unknown) => this.fail(err));
+        return;
+      }
+    }
+  }
+
+  #resume = (): void => {
+    this.#isPumpPaused = false;
+    this.#pump();
+  };
+
+  /** Queues bytes; they leave at the end of this event-loop turn. */
+  write(bytes: Buffer): void {
+    if (this.state === 'closed') return;
+    if (!this.#isCorked) {
+      this.#isCorked = true;
+      this.stream.cork();
+      this.broker.scheduleFlush(this);
+    }
+    this.stream.write(bytes);
+    this.broker.stats.bytesSent += bytes.length;
+    this.broker.stats.messagesSent++;
+  }
+
+  /** Uncorks; called by the broker once per turn. Starts the slow-consumer timer when the socket stays backed up. */
+  flush(): void {
+    if (!this.#isCorked) return;
+    this.#isCorked = false;
+    this.stream.uncork();
+    if (this.stream.writableNeedDrain && this.#drainTimer === undefined && this.state !== 'closed') {
+      this.#drainTimer = setTimeout(this.#onDrainTimeout, this.broker.options.drainTimeoutMs);
+      this.#drainTimer.unref();
+      this.stream.once('drain', this.#onDrain);
+    }
+  }
+
+  #onDrain = (): void => {
+    clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
+  };
+
+  #onDrainTimeout = (): void => {
+    this.#drainTimer = undefined;
+    this.broker.stats.slowConsumersDisconnected++;
+    this.broker.logger.warn(`Client ${this.label} disconnected: socket backed up for over `
+      + `${this.broker.options.drainTimeoutMs} ms (slow consumer).`);
+    this.disconnect(ReasonCode.ServerBusy, 'slowConsumer');
+  };
+
+  sendPacket(packet: Packet): void {
+    if (this.state === 'closed') return;
+    if (this.broker.options.isVerbose) this.broker.logger.debug(`Sending ${describePacket(packet)} to ${this.label}`);
+    this.write(encode(packet, this.protocolVersion));
+  }
+
+  /** Writes a PUBLISH; false when it was dropped (socket backed up at QoS 0, or over the client's maximum size). */
+  sendPublish(message: Message, qos: QoS, packetId: number, retain: boolean, dup: boolean): boolean {
+    if (this.state === 'closed') return false;
+    let bytes: Buffer;
+    if (qos === 0) {
+      if (this.stream.writableLength > this.broker.options.maxWriteBufferBytes) {
+        this.broker.stats.publishDropped++;
+        return false;
+      }
+      bytes = message.encoded(this.protocolVersion, true, retain).bytes;
+    } else {
+      bytes = publishForRecipient(message.encoded(this.protocolVersion, false, retain), packetId, qos, dup);
+    }
+    if (bytes.length > this.maxOutboundPacketBytes) {
+      // [MQTT-3.1.2-25]: never send a packet over the client's Maximum Packet Size; the message is dropped for it.
+      this.broker.stats.publishDropped++;
+      return false;
+    }
+    if (this.broker.options.isVerbose) {
+      this.broker.logger.debug(`Sending ${describePublish(dup, qos, retain, packetId, message.topic,
+        message.payload.length)} to ${this.label}`);
+    }
+    this.broker.stats.publishSent++;
+    this.write(bytes);
+    return true;
+  }
+
+  sendPubrel(packetId: number): void {
+    this.sendPacket(this.protocolVersion === 5
+      ? { type: 6, packetId, reasonCode: 0, properties: {} }
+      : { type: 6, packetId, reasonCode: 0 });
+  }
+
+  /**
+   * The one place a protocol violation ends a connection [MQTT-4.8.0-1 / MQTT-4.13.1-1]: MQTT 5 peers get a
+   * DISCONNECT (or, before CONNACK, a CONNACK) with the reason code; 3.1/3.1.1 peers are closed — except for an
+   * unsupported protocol level, which gets CONNACK 0x01 first [MQTT-3.1.2-2].
+   */
+  fail(err: unknown): void {
+    if (this.state === 'closed') return;
+    if (!(err instanceof ProtocolError)) {
+      this.broker.logger.error(`Internal error handling client ${this.label}: ${(err as Error)?.stack ?? String(err)}`);
+      this.disconnect(ReasonCode.UnspecifiedError, 'protocolError');
+      return;
+    }
+    this.broker.stats.protocolErrors++;
+    this.broker.logger.info(`Client ${this.label} disconnected: ${err.message} (reason 0x${err.reasonCode.toString(16)}).`);
+    if (this.state === 'awaitingConnect' || this.state === 'connecting') {
+      this.refuse(err.reasonCode, 'protocolError');
+      return;
+    }
+    this.disconnect(err.reasonCode, 'protocolError');
+  }
+
+  /** Answers a CONNECT with a refusal and closes. `reasonCode` is in MQTT 5 terms; 3.1/3.1.1 get the return code. */
+  refuse(reasonCode: number, reason: CloseReason): void {
+    const version = this.decoder.protocolVersion;
+    if (version === 5) {
+      this.protocolVersion = 5;
+      this.sendPacket({ type: 2, sessionPresent: false, reasonCode, properties: {} });
+    } else {
+      this.protocolVersion = version;
+      const rc = v4ReturnCode(reasonCode);
+      if (rc !== undefined) this.sendPacket({ type: 2, sessionPresent: false, reasonCode: rc });
+    }
+    this.close(reason);
+  }
+
+  /** Server-initiated DISCONNECT (MQTT 5 only carries one) and close. */
+  disconnect(reasonCode: number, reason: CloseReason): void {
+    if (this.state === 'closed') return;
+    if (this.protocolVersion === 5 && this.state === 'connected') {
+      this.sendPacket({ type: 14, reasonCode, properties: {} });
+    }
+    this.close(reason);
+  }
+
+  /** Flushes what is queued, ends the stream, and finishes the connection now. */
+  close(reason: CloseReason): void {
+    if (this.state === 'closed') return;
+    this.closeReason ??= reason;
+    this.flush();
+    this.stream.end();
+    this.finish(reason);
+    // A peer that never reads must not keep the socket open forever.
+    setTimeout(() => this.stream.destroy(), 1000).unref();
+  }
+
+  /** Idempotent end of the connection: session detached, will handled, broker told. */
+  finish(reason: CloseReason): void {
+    if (this.state === 'closed') return;
+    this.closeReason ??= reason;
+    this.state = 'closed';
+    clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
+    this.stream.off('data', this.#onData);
+    if (this.stream.destroyed === false && reason !== 'disconnect' && reason !== 'disconnectWithWill'
+      && reason !== 'protocolError' && reason !== 'refused' && reason !== 'notAuthorized') {
+      this.stream.destroy();
+    }
+    this.broker.connectionClosed(this, this.closeReason);
+  }
+}
+
+/** The 3.1/3.1.1 CONNACK return code for an MQTT 5 reason code, or undefined to close without CONNACK. */
+function v4ReturnCode(reasonCode: number): number | undefined {
+  switch (reasonCode) {
+    case ReasonCode.UnsupportedProtocolVersion: return ConnackReturnCode.UnacceptableProtocolVersion;
+    case ReasonCode.ClientIdentifierNotValid: return ConnackReturnCode.IdentifierRejected;
+    case ReasonCode.ServerUnavailable:
+    case ReasonCode.ServerBusy:
+    case ReasonCode.QuotaExceeded:
+      return ConnackReturnCode.ServerUnavailable;
+    case ReasonCode.BadUserNameOrPassword: return ConnackReturnCode.BadUsernameOrPassword;
+    case ReasonCode.NotAuthorized: return ConnackReturnCode.NotAuthorized;
+    default: return undefined;
+  }
+}

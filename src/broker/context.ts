@@ -1,0 +1,45 @@
+/**
+ * What handlers and connections need from the broker. An interface (types only), so handlers do not import the
+ * Broker class and no import cycle forms.
+ */
+import type { ResolvedOptions } from './config.js';
+import type { Hooks } from './hooks.js';
+import type { Logger } from './logger.js';
+import type { Message } from './message.js';
+import type { Persistence } from '../persistence/persistence.js';
+import type { RetainedIndex } from './retained.js';
+import type { Session } from './session.js';
+import type { Stats } from './stats.js';
+import type { SubscriptionTrie } from './subscription-trie.js';
+import type { Connection } from './connection.js';
+import type { RouteEntry } from './router.js';
+
+export interface BrokerContext {
+  readonly options: ResolvedOptions;
+  readonly hooks: Partial<Hooks>;
+  readonly logger: Logger;
+  readonly persistence: Persistence;
+  readonly stats: Stats;
+  readonly sessions: Map<string, Session>;
+  /** Live connections by client id (only connections past CONNECT). */
+  readonly clients: Map<string, Connection>;
+  readonly subscriptions: SubscriptionTrie<RouteEntry>;
+  readonly retained: RetainedIndex<Message>;
+  /** Waits for the store to be opened and restored. */
+  readonly ready: Promise<void>;
+  /** Fan a message out to matching subscribers; returns how many sessions got it. */
+  route(message: Message): number;
+  /** Store or clear a retained message [MQTT-3.3.1-5/6/7]. */
+  retain(message: Message): void;
+  /** Creates a session bound to this broker's limits and store. */
+  createSession(clientId: string, isClean: boolean, expiryIntervalSeconds: number): Session;
+  /** Ends a session: removes its subscriptions and its stored state. */
+  endSession(session: Session): void;
+  /** Called by a connection when its buffered writes should be flushed at the end of this event-loop turn. */
+  scheduleFlush(connection: Connection): void;
+  /** Called once by a connection when it is finished (any reason). */
+  connectionClosed(connection: Connection, reason: string): void;
+  emitEvent(name: 'clientConnected' | 'subscribed' | 'unsubscribed' | 'published', ...args: unknown[]): void;
+  readonly hasPublishedListeners: boolean;
+  generateClientId(): string;
+}

@@ -1,0 +1,124 @@
+/**
+ * Inbound PUBLISH (MQTT 3.1.1 section 3.3.4, MQTT 5 section 3.3.4), in order: resolve the topic (aliases, limits),
+ * drop a QoS 2 duplicate, authorize, retain, route, acknowledge.
+ *
+ * The hot path: with no asynchronous hook, nothing here allocates beyond the Message and, for QoS 1/2, the ack.
+ */
+import { isUtf8 } from 'node:buffer';
+import { ProtocolError, protocolError } from '../../protocol/errors.js';
+import { ReasonCode } from '../../protocol/reason-codes.js';
+import { validateTopicName } from '../../protocol/topic.js';
+import type { PublishPacket } from '../../protocol/types.js';
+import type { Connection } from '../connection.js';
+import { isPromise } from '../hooks.js';
+import { Message } from '../message.js';
+import { sendAck } from './acks.js';
+
+export function handlePublish(conn: Connection, packet: PublishPacket): void | Promise<void> {
+  const topic = resolveTopic(conn, packet);
+  const session = conn.session!;
+  if (packet.qos === 2 && session.incomingQos2.has(packet.packetId!)) {
+    // [MQTT-4.3.3-9]: a resent QoS 2 PUBLISH before PUBREL is acknowledged again but not delivered again.
+    ackPublish(conn, packet, ReasonCode.Success);
+    return;
+  }
+  if (conn.protocolVersion === 5 && packet.properties?.payloadFormatIndicator === 1 && !isUtf8(packet.payload)) {
+    // MQTT 5 section 3.3.2.3.2: a payload declared UTF-8 that is not is answered 0x99.
+    if (packet.qos === 0) throw new ProtocolError(ReasonCode.PayloadFormatInvalid, 'payload is not UTF-8 as declared');
+    ackPublish(conn, packet, ReasonCode.PayloadFormatInvalid);
+    return;
+  }
+  const hook = conn.broker.hooks.authorizePublish;
+  if (hook === undefined) {
+    accept(conn, packet, topic);
+    return;
+  }
+  let answer: boolean | Promise<boolean>;
+  try {
+    answer = hook(conn.info, { topic, qos: packet.qos, retain: packet.retain, payload: packet.payload });
+  } catch (err) {
+    conn.broker.logger.error(`authorizePublish hook failed for ${conn.clientId}: ${(err as Error).message}`);
+    answer = false;
+  }
+  if (!isPromise(answer)) {
+    decide(conn, packet, topic, answer);
+    return;
+  }
+  // Keep the payload valid after this turn: it is a view of a socket chunk.
+  const held: PublishPacket = { ...packet, payload: Buffer.from(packet.payload) };
+  return answer.then(
+    (isAllowed) => decide(conn, held, topic, isAllowed),
+    (err: unknown) => {
+      conn.broker.logger.error(`authorizePublish hook failed for ${conn.clientId}: ${(err as Error).message}`);
+      decide(conn, held, topic, false);
+    },
+  );
+}
+
+function decide(conn: Connection, packet: PublishPacket, topic: string, isAllowed: boolean): void {
+  if (conn.state === 'closed') return;
+  if (isAllowed === true) {
+    accept(conn, packet, topic);
+    return;
+  }
+  conn.broker.logger.info(`Denied PUBLISH from ${conn.clientId} to '${topic}'.`);
+  // 3.1.1 has no way to refuse a PUBLISH: acknowledge and drop. MQTT 5 answers Not authorized.
+  ackPublish(conn, packet, conn.protocolVersion === 5 ? ReasonCode.NotAuthorized : ReasonCode.Success);
+}
+
+function accept(conn: Connection, packet: PublishPacket, topic: string): void {
+  const { broker } = conn;
+  broker.stats.publishReceived++;
+  const props = packet.properties;
+  const expiresAtMs = props?.messageExpiryInterval === undefined
+    ? undefined : Date.now() + props.messageExpiryInterval * 1000;
+  const message = new Message(topic, packet.payload, packet.qos, packet.retain, props, conn.clientId, expiresAtMs);
+  if (packet.retain) broker.retain(message);
+  const delivered = broker.route(message);
+  if (broker.hasPublishedListeners) broker.emitEvent('published', message, conn.info);
+  if (packet.qos === 2) {
+    conn.session!.incomingQos2.add(packet.packetId!);
+    if (!conn.session!.isClean) broker.persistence.putIncomingQos2(conn.clientId, packet.packetId!);
+  }
+  if (packet.qos === 0) return;
+  const reasonCode = delivered === 0 && conn.protocolVersion === 5 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
+  if (!broker.persistence.isDurable) {
+    ackPublish(conn, packet, reasonCode);
+    return;
+  }
+  // A durable store: acknowledge only once the message and the queue entries it caused are on disk.
+  broker.persistence.flush().then(
+    () => ackPublish(conn, packet, reasonCode),
+    (err: unknown) => {
+      broker.logger.error(`store failed while accepting a message from ${conn.clientId}: ${(err as Error).message}`);
+      ackPublish(conn, packet, conn.protocolVersion === 5 ? ReasonCode.UnspecifiedError : ReasonCode.Success);
+    },
+  );
+}
+
+/** Topic name after Topic Alias resolution (MQTT 5 section 3.3.2.3.4) and the configured limits. */
+function resolveTopic(conn: Connection, packet: PublishPacket): string {
+  let topic = packet.topic;
+  const alias = packet.properties?.topicAlias;
+  if (alias !== undefined) {
+    if (alias > conn.broker.options.topicAliasMaximum) {
+      throw new ProtocolError(ReasonCode.TopicAliasInvalid, `topic alias ${alias} above the maximum`, 'MQTT-3.3.2-9');
+    }
+    if (topic.length > 0) {
+      conn.topicAliases.set(alias, topic);
+    } else {
+      const known = conn.topicAliases.get(alias);
+      if (known === undefined) throw protocolError(`unknown topic alias ${alias}`);
+      topic = known;
+    }
+  }
+  const { maxTopicBytes, maxTopicLevels } = conn.broker.options;
+  const problem = validateTopicName(topic, { maxTopicBytes, maxTopicLevels });
+  if (problem !== undefined) throw new ProtocolError(ReasonCode.TopicNameInvalid, `topic name refused: ${problem}`);
+  return topic;
+}
+
+function ackPublish(conn: Connection, packet: PublishPacket, reasonCode: number): void {
+  if (packet.qos === 0 || conn.state === 'closed') return;
+  sendAck(conn, packet.qos === 1 ? 4 : 5, packet.packetId!, reasonCode);
+}

@@ -1,0 +1,104 @@
+/**
+ * SUBSCRIBE (MQTT 3.1.1 section 3.8.4, MQTT 5 section 3.8.4), per filter: check limits, authorize, store (replacing
+ * an existing subscription to the same filter [MQTT-3.8.4-3]); then SUBACK with one code per filter in order
+ * [MQTT-3.8.4-6], then the matching retained messages with RETAIN=1, paced by the in-flight window.
+ */
+import { ReasonCode, SubackFailure } from '../../protocol/reason-codes.js';
+import { parseSharedFilter, validateTopicFilter } from '../../protocol/topic.js';
+import type { QoS, SubscribePacket, Subscription } from '../../protocol/types.js';
+import type { StoredSubscription } from '../../persistence/persistence.js';
+import type { Connection } from '../connection.js';
+import { isPromise } from '../hooks.js';
+import type { Message } from '../message.js';
+
+type Decision = boolean | QoS;
+
+export function handleSubscribe(conn: Connection, packet: SubscribePacket): void | Promise<void> {
+  const hook = conn.broker.hooks.authorizeSubscribe;
+  const decisions: (Decision | Promise<Decision>)[] = [];
+  let hasPromise = false;
+  for (const sub of packet.subscriptions) {
+    let d: Decision | Promise<Decision> = true;
+    if (hook !== undefined) {
+      try {
+        d = hook(conn.info, { topicFilter: sub.topicFilter, qos: sub.qos });
+      } catch (err) {
+        conn.broker.logger.error(`authorizeSubscribe hook failed for ${conn.clientId}: ${(err as Error).message}`);
+        d = false;
+      }
+      if (isPromise(d)) {
+        hasPromise = true;
+        d = d.catch((err: unknown) => {
+          conn.broker.logger.error(`authorizeSubscribe hook failed for ${conn.clientId}: ${(err as Error).message}`);
+          return false;
+        });
+      }
+    }
+    decisions.push(d);
+  }
+  if (!hasPromise) {
+    complete(conn, packet, decisions as Decision[]);
+    return;
+  }
+  return Promise.all(decisions).then((resolved) => complete(conn, packet, resolved));
+}
+
+function complete(conn: Connection, packet: SubscribePacket, decisions: Decision[]): void {
+  if (conn.state === 'closed') return;
+  const codes: number[] = [];
+  const granted: { sub: Subscription; qos: QoS; isNew: boolean }[] = [];
+  packet.subscriptions.forEach((sub, i) => {
+    const code = subscribeOne(conn, sub, decisions[i]!);
+    codes.push(code.reasonCode);
+    if (code.reasonCode < 0x80) granted.push({ sub, qos: code.reasonCode as QoS, isNew: code.isNew });
+  });
+  conn.sendPacket(conn.protocolVersion === 5
+    ? { type: 9, packetId: packet.packetId, reasonCodes: codes, properties: {} }
+    : { type: 9, packetId: packet.packetId, reasonCodes: codes });
+  conn.session!.persist();
+  if (granted.length > 0) conn.broker.emitEvent('subscribed', conn.info, granted.map((g) => g.sub.topicFilter));
+  for (const g of granted) sendRetained(conn, g.sub, g.qos, g.isNew);
+}
+
+function subscribeOne(conn: Connection, sub: Subscription, decision: Decision): { reasonCode: number; isNew: boolean } {
+  const { broker } = conn;
+  const session = conn.session!;
+  const isV5 = conn.protocolVersion === 5;
+  const refuse = (v5Code: number) => ({ reasonCode: isV5 ? v5Code : SubackFailure, isNew: false });
+  const { maxTopicBytes, maxTopicLevels, maxSubscriptionsPerClient } = broker.options;
+  if (validateTopicFilter(sub.topicFilter, { maxTopicBytes, maxTopicLevels }) !== undefined) {
+    return refuse(ReasonCode.TopicFilterInvalid);
+  }
+  if (parseSharedFilter(sub.topicFilter) !== undefined) {
+    // Shared subscriptions are not supported yet (CONNACK says so to MQTT 5 clients).
+    return refuse(ReasonCode.SharedSubscriptionsNotSupported);
+  }
+  if (decision === false) return refuse(ReasonCode.NotAuthorized);
+  const isExisting = session.subscriptions.has(sub.topicFilter);
+  if (!isExisting && session.subscriptions.size >= maxSubscriptionsPerClient) return refuse(ReasonCode.QuotaExceeded);
+  const qos = (decision === true ? sub.qos : Math.min(sub.qos, decision)) as QoS;
+  const stored: StoredSubscription = {
+    topicFilter: sub.topicFilter, qos, noLocal: sub.noLocal, retainAsPublished: sub.retainAsPublished,
+    retainHandling: sub.retainHandling,
+  };
+  session.subscriptions.set(sub.topicFilter, stored);
+  broker.subscriptions.add(sub.topicFilter, session.clientId, {
+    session, qos, noLocal: sub.noLocal, retainAsPublished: sub.retainAsPublished,
+  });
+  if (conn.broker.options.isVerbose) conn.broker.logger.debug(`\t${sub.topicFilter} (QoS ${sub.qos})`);
+  return { reasonCode: qos, isNew: !isExisting };
+}
+
+/** Retained messages for a new subscription: RETAIN=1, QoS capped by the grant, exempt from the queue limit. */
+function sendRetained(conn: Connection, sub: Subscription, grantedQos: QoS, isNew: boolean): void {
+  // MQTT 5 Retain Handling: 0 always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11].
+  if (sub.retainHandling === 2 || (sub.retainHandling === 1 && !isNew)) return;
+  const matches: Message[] = [];
+  conn.broker.retained.match(sub.topicFilter, matches);
+  const now = Date.now();
+  const session = conn.session!;
+  for (const message of matches) {
+    if (message.isExpired(now)) continue;
+    session.deliver(message, Math.min(message.qos, grantedQos) as QoS, true, true);
+  }
+}

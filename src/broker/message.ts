@@ -1,0 +1,86 @@
+/**
+ * A message being routed: one object per inbound PUBLISH, shared by every recipient.
+ *
+ * Design note: the bytes sent to subscribers are encoded once per variant and cached on the message: (MQTT 5 or
+ * not) × (QoS 0, or QoS 1/2 with the packet identifier patched per recipient) × (RETAIN 0 or 1) — at most eight
+ * encodings however many subscribers there are. QoS 0 recipients share one Buffer; QoS 1/2 recipients get a copy of
+ * it with their packet identifier, QoS and DUP patched (`publishForRecipient`), a memcpy instead of an encode.
+ */
+import { encodePublish, type EncodedPublish } from '../protocol/encoder.js';
+import type { ProtocolVersion, PublishPacket, Properties, QoS } from '../protocol/types.js';
+import type { StoredMessage } from '../persistence/persistence.js';
+
+export class Message implements StoredMessage {
+  readonly topic: string;
+  payload: Buffer;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly properties: Properties | undefined;
+  readonly expiresAtMs: number | undefined;
+  /** Client id of the publisher, or undefined for the broker's own messages ($SYS, wills keep the owner's id). */
+  readonly publisherId: string | undefined;
+  #isDetached = false;
+  readonly #encodings: (EncodedPublish | undefined)[] = [undefined, undefined, undefined, undefined,
+    undefined, undefined, undefined, undefined];
+
+  constructor(
+    topic: string, payload: Buffer, qos: QoS, retain: boolean, properties: Properties | undefined,
+    publisherId: string | undefined, expiresAtMs?: number,
+  ) {
+    this.topic = topic;
+    this.payload = payload;
+    this.qos = qos;
+    this.retain = retain;
+    this.properties = properties;
+    this.publisherId = publisherId;
+    this.expiresAtMs = expiresAtMs;
+  }
+
+  static fromStored(stored: StoredMessage, publisherId?: string): Message {
+    const m = new Message(stored.topic, stored.payload, stored.qos, stored.retain, stored.properties, publisherId,
+      stored.expiresAtMs);
+    m.#isDetached = true;
+    return m;
+  }
+
+  /**
+   * The payload arrives as a view into a socket chunk. A message kept beyond this turn (retained, queued) copies it
+   * once, so that a 16-byte message does not pin a 64 KiB chunk.
+   */
+  detach(): void {
+    if (this.#isDetached) return;
+    this.payload = Buffer.from(this.payload);
+    this.#isDetached = true;
+  }
+
+  isExpired(nowMs: number): boolean {
+    return this.expiresAtMs !== undefined && nowMs >= this.expiresAtMs;
+  }
+
+  /** The cached encoding for one variant. For QoS 1/2 the packet identifier is a placeholder to patch. */
+  encoded(version: ProtocolVersion, isQos0: boolean, retain: boolean): EncodedPublish {
+    const index = (version === 5 ? 4 : 0) + (isQos0 ? 0 : 2) + (retain ? 1 : 0);
+    let e = this.#encodings[index];
+    if (e === undefined) {
+      e = encodePublish(this.#packetFor(version, isQos0, retain), version);
+      this.#encodings[index] = e;
+    }
+    return e;
+  }
+
+  #packetFor(version: ProtocolVersion, isQos0: boolean, retain: boolean): PublishPacket {
+    const packet: PublishPacket = {
+      type: 3, topic: this.topic, payload: this.payload, qos: isQos0 ? 0 : 1, retain, dup: false,
+    };
+    if (!isQos0) packet.packetId = 1;
+    if (version === 5) packet.properties = this.#forwardedProperties();
+    return packet;
+  }
+
+  /** Properties as forwarded: all but the Topic Alias, which is per connection [MQTT-3.3.2-7]. */
+  #forwardedProperties(): Properties {
+    if (this.properties === undefined) return {};
+    const { topicAlias: _alias, subscriptionIdentifiers: _ids, ...rest } = this.properties;
+    return rest;
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * A client session: its subscriptions, its outbound QoS 1/2 messages (in flight and queued), and the inbound QoS 2
+ * packet identifiers awaiting PUBREL. A session outlives its connections unless it is clean.
+ *
+ * Design note: in-flight messages live in a Map keyed by packet identifier, in send order, bounded by the in-flight
+ * window; the rest wait in a FIFO queue (an array with a moving head, compacted now and then) bounded by count and
+ * bytes. Packet identifiers come from a rolling counter that skips identifiers still in flight [MQTT-2.2.1-3].
+ * Every change of a persistent session is written through to the store.
+ */
+import type { QoS } from '../protocol/types.js';
+import type { Persistence, StoredOutgoing, StoredSubscription } from '../persistence/persistence.js';
+import type { Message } from './message.js';
+
+/** What a session needs from its live connection. */
+export interface SessionLink {
+  /** False when the message could not be sent to this client and is dropped for it (e.g. over its maximum size). */
+  sendPublish(message: Message, qos: QoS, packetId: number, retain: boolean, dup: boolean): boolean;
+  sendPubrel(packetId: number): void;
+  /** The client's own limit on unacknowledged QoS 1/2 messages (MQTT 5 Receive Maximum; 65,535 otherwise). */
+  readonly receiveMaximum: number;
+}
+
+export interface OutEntry {
+  seq: number;
+  qos: 1 | 2;
+  state: 'queued' | 'publish' | 'pubrel';
+  packetId: number;
+  message: Message;
+  retain: boolean;
+}
+
+export interface SessionLimits {
+  readonly maxInflight: number;
+  readonly maxQueuedMessages: number;
+  readonly maxQueuedBytes: number;
+}
+
+export interface SessionCounters {
+  messagesDropped: number;
+}
+
+export class Session {
+  readonly clientId: string;
+  link: SessionLink | null = null;
+  /** Clean sessions (3.1.1 clean session, or MQTT 5 expiry 0) are neither persisted nor kept after the connection. */
+  isClean: boolean;
+  expiryIntervalSeconds: number;
+  disconnectedAtMs: number | undefined;
+  readonly subscriptions = new Map<string, StoredSubscription>();
+  readonly inflight = new Map<number, OutEntry>();
+  readonly incomingQos2 = new Set<number>();
+  #queue: OutEntry[] = [];
+  #queueHead = 0;
+  #queuedBytes = 0;
+  #nextPacketId = 1;
+  #nextSeq = 1;
+  readonly #limits: SessionLimits;
+  readonly #store: Persistence;
+  readonly #counters: SessionCounters;
+  /** Per-publish scratch used by the router to deliver once per session [MQTT-3.3.5-1]. */
+  routeStamp = 0;
+  routeQos: QoS = 0;
+
+  constructor(clientId: string, isClean: boolean, expiryIntervalSeconds: number, limits: SessionLimits,
+    store: Persistence, counters: SessionCounters) {
+    this.clientId = clientId;
+    this.isClean = isClean;
+    this.expiryIntervalSeconds = expiryIntervalSeconds;
+    this.#limits = limits;
+    this.#store = store;
+    this.#counters = counters;
+  }
+
+  get queuedCount(): number {
+    return this.#queue.length - this.#queueHead;
+  }
+
+  /** Saves the session record (subscriptions, expiry) when it is persistent. */
+  persist(): void {
+    if (this.isClean) return;
+    this.#store.saveSession({
+      clientId: this.clientId,
+      expiryIntervalSeconds: this.expiryIntervalSeconds,
+      disconnectedAtMs: this.disconnectedAtMs,
+      subscriptions: [...this.subscriptions.values()],
+    });
+  }
+
+  /**
+   * Delivers a message at `qos` (already the minimum of published and granted). QoS 0 goes out now or not at all;
+   * QoS 1/2 goes in flight when the window has room and the queue is empty, else waits in the queue.
+   * `isExemptFromLimit` is for retained messages sent on SUBSCRIBE: they are paced by the window but never dropped.
+   */
+  deliver(message: Message, qos: QoS, retain: boolean, isExemptFromLimit = false): void {
+    if (qos === 0) {
+      if (this.link !== null) this.link.sendPublish(message, 0, 0, retain, false);
+      return;
+    }
+    const entry: OutEntry = { seq: this.#nextSeq++, qos, state: 'queued', packetId: 0, message, retain };
+    if (this.link !== null && this.queuedCount === 0 && this.inflight.size < this.#window()) {
+      if (this.#send(entry)) this.#save(entry);
+      return;
+    }
+    if (!isExemptFromLimit && this.#isQueueFull(message)) {
+      this.#counters.messagesDropped++;
+      return;
+    }
+    message.detach();
+    this.#queue.push(entry);
+    this.#queuedBytes += message.payload.length;
+    this.#save(entry);
+  }
+
+  #window(): number {
+    const clientMax = this.link === null ? this.#limits.maxInflight : this.link.receiveMaximum;
+    return clientMax < this.#limits.maxInflight ? clientMax : this.#limits.maxInflight;
+  }
+
+  #isQueueFull(message: Message): boolean {
+    const { maxQueuedMessages, maxQueuedBytes } = this.#limits;
+    if (maxQueuedMessages > 0 && this.queuedCount >= maxQueuedMessages) return true;
+    return maxQueuedBytes > 0 && this.#queuedBytes + message.payload.length > maxQueuedBytes;
+  }
+
+  /** Puts an entry in flight; false when the link dropped it (then it is gone, never in flight). */
+  #send(entry: OutEntry): boolean {
+    entry.packetId = this.#allocatePacketId();
+    if (!this.link!.sendPublish(entry.message, entry.qos, entry.packetId, entry.retain, false)) {
+      this.#counters.messagesDropped++;
+      return false;
+    }
+    entry.state = 'publish';
+    this.inflight.set(entry.packetId, entry);
+    return true;
+  }
+
+  #allocatePacketId(): number {
+    let id = this.#nextPacketId;
+    while (this.inflight.has(id)) id = id === 65_535 ? 1 : id + 1;
+    this.#nextPacketId = id === 65_535 ? 1 : id + 1;
+    return id;
+  }
+
+  #save(entry: OutEntry): void {
+    if (this.isClean) return;
+    const record: StoredOutgoing = {
+      seq: entry.seq, qos: entry.qos, state: entry.state, packetId: entry.packetId, message: entry.message,
+    };
+    this.#store.putOutgoing(this.clientId, record);
+  }
+
+  #remove(entry: OutEntry): void {
+    this.inflight.delete(entry.packetId);
+    if (!this.isClean) this.#store.deleteOutgoing(this.clientId, entry.seq);
+  }
+
+  /** PUBACK: ends a QoS 1 flow. Returns false when no QoS 1 message was in flight under that identifier. */
+  acknowledge(packetId: number): boolean {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.qos !== 1) return false;
+    this.#remove(entry);
+    this.fillWindow();
+    return true;
+  }
+
+  /** PUBREC: moves a QoS 2 flow to PUBREL (or ends it on a failure reason code). Returns false when unknown. */
+  received(packetId: number, isFailure: boolean): boolean {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.qos !== 2 || entry.state === 'queued') return false;
+    if (isFailure) {
+      this.#remove(entry);
+      this.fillWindow();
+      return true;
+    }
+    entry.state = 'pubrel';
+    this.#save(entry);
+    return true;
+  }
+
+  /** PUBCOMP: ends a QoS 2 flow. Returns false when no message awaited it. */
+  complete(packetId: number): boolean {
+    const entry = this.inflight.get(packetId);
+    if (entry === undefined || entry.state !== 'pubrel') return false;
+    this.#remove(entry);
+    this.fillWindow();
+    return true;
+  }
+
+  /** Moves queued messages into the window while it has room and a connection is attached. */
+  fillWindow(nowMs = Date.now()): void {
+    while (this.link !== null && this.inflight.size < this.#window() && this.queuedCount > 0) {
+      const entry = this.#queue[this.#queueHead]!;
+      this.#queue[this.#queueHead] = undefined as unknown as OutEntry;
+      this.#queueHead++;
+      this.#queuedBytes -= entry.message.payload.length;
+      if (entry.message.isExpired(nowMs) || !this.#send(entry)) {
+        if (!this.isClean) this.#store.deleteOutgoing(this.clientId, entry.seq);
+        continue;
+      }
+      this.#save(entry);
+    }
+    if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
+      this.#queue = this.#queue.slice(this.#queueHead);
+      this.#queueHead = 0;
+    }
+  }
+
+  /**
+   * A connection takes the session over: resend what was in flight, in order — PUBLISH with DUP=1, or PUBREL for
+   * those past PUBREC [MQTT-4.4.0-1] — then fill the window from the queue.
+   */
+  attach(link: SessionLink): void {
+    this.link = link;
+    this.disconnectedAtMs = undefined;
+    for (const entry of this.inflight.values()) {
+      if (entry.state === 'pubrel') link.sendPubrel(entry.packetId);
+      else link.sendPublish(entry.message, entry.qos, entry.packetId, entry.retain, true);
+    }
+    this.fillWindow();
+  }
+
+  detach(nowMs: number): void {
+    this.link = null;
+    this.disconnectedAtMs = nowMs;
+  }
+
+  /** Restores an outbound entry read from the store at start-up. */
+  restoreOutgoing(record: StoredOutgoing, message: Message): void {
+    const entry: OutEntry = {
+      seq: record.seq, qos: record.qos, state: record.state, packetId: record.packetId, message, retain: message.retain,
+    };
+    if (record.seq >= this.#nextSeq) this.#nextSeq = record.seq + 1;
+    if (record.state === 'queued') {
+      this.#queue.push(entry);
+      this.#queuedBytes += message.payload.length;
+    } else {
+      this.inflight.set(record.packetId, entry);
+    }
+  }
+
+  /** Drops all outbound state (clean start on a resumed id, or session end). */
+  clearMessages(): void {
+    this.inflight.clear();
+    this.#queue = [];
+    this.#queueHead = 0;
+    this.#queuedBytes = 0;
+    this.incomingQos2.clear();
+  }
+}
