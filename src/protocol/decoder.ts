@@ -6,7 +6,8 @@
  * `maxPacketBytes` before waiting for the body. When the whole packet lies in the head chunk it is decoded in place
  * and PUBLISH payloads and binary properties are `subarray` views of that chunk; only a packet that spans chunks is
  * copied, once, into a buffer of exactly its size. So decoding many packets from one large chunk is linear, and the
- * common case copies nothing.
+ * common case copies nothing. The price: a payload view keeps its whole chunk alive, so code that stores a message
+ * for long (retained messages, offline queues) should copy the payload.
  *
  * The cursor over the packet being decoded lives in private fields of the decoder (#buf, #pos, #end) rather than
  * in a per-packet reader object, so a packet costs one allocation for the packet object (plus its strings, payload
