@@ -560,9 +560,12 @@ export class Decoder {
     let isAscii = true;
     for (let i = start; i < end; i++) {
       const c = buf[i]!;
-      if (c === 0x2b || c === 0x23) throw malformed('topic name contains a wildcard', 'MQTT-3.3.2-2');
-      if (c === 0) this.#checkUtf8(start, end);
-      if (c >= 0x80) isAscii = false;
+      if (c <= 0x2b) { // '+', '#' and NUL are all below the letters, digits and '/' that make up most topics
+        if (c === 0x2b || c === 0x23) throw malformed('topic name contains a wildcard', 'MQTT-3.3.2-2');
+        if (c === 0) this.#checkUtf8(start, end);
+      } else if (c >= 0x80) {
+        isAscii = false;
+      }
     }
     if (isAscii) return buf.toString('latin1', start, end);
     this.#checkUtf8(start, end);
