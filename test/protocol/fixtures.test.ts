@@ -5,7 +5,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Decoder, decodePacket } from '../../src/protocol/decoder.js';
-import { encode, encodedLength } from '../../src/protocol/encoder.js';
+import { encode, encodePublish, encodedLength, publishForRecipient } from '../../src/protocol/encoder.js';
 import { propertyDefinitions } from '../../src/protocol/properties.js';
 import { readVarint } from '../../src/protocol/varint.js';
 import type { Packet, Properties, ProtocolVersion } from '../../src/protocol/types.js';
@@ -159,6 +159,25 @@ for (const version of VERSIONS) {
             if (bytes.length <= BYTEWISE_LIMIT) assert.equal(out.toString('hex'), f.hex);
             else assert.ok(out.equals(bytes), 'large encoding differs');
             assert.equal(encodedLength(f.packet, version), bytes.length);
+          });
+        }
+
+        const p = f.packet;
+        if (p.type === 3 && f.decodeOnly !== true) {
+          test('encodePublish, publishForRecipient', () => {
+            const e = encodePublish(p, version);
+            assert.ok(e.bytes.equals(bytes), 'encodePublish bytes');
+            assert.equal(e.qos, p.qos);
+            if (p.packetId === undefined) {
+              assert.equal(e.packetIdOffset, -1);
+              return;
+            }
+            assert.equal(e.bytes.readUInt16BE(e.packetIdOffset), p.packetId);
+            for (const [qos, dup] of [[1, false], [2, true]] as const) {
+              const out = publishForRecipient(e, 0xbeef, qos, dup);
+              assert.deepStrictEqual(decodePacket(out, version), { ...p, qos, dup, packetId: 0xbeef });
+            }
+            assert.ok(e.bytes.equals(bytes), 'shared bytes untouched');
           });
         }
 
