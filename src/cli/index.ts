@@ -17,7 +17,9 @@ interface CommandEntry {
 }
 
 /** Subcommands load lazily so that `culex pub` does not pay for the broker's imports. */
-const commands: ReadonlyMap<string, CommandEntry> = new Map<string, CommandEntry>([]);
+const commands: ReadonlyMap<string, CommandEntry> = new Map<string, CommandEntry>([
+  ['broker', { summary: 'run the MQTT broker', load: async () => (await import('./broker.js')).run }],
+]);
 
 function readPackageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
