@@ -1,0 +1,151 @@
+/**
+ * A bare MQTT 3.1.1 connection for load generation: a node:net socket, our encoder for CONNECT, SUBSCRIBE and
+ * PUBLISH templates, our decoder for everything inbound. No client state machine, no retries, no keepalive (0):
+ * the point is to spend as little CPU per message as possible, so the broker, not the generator, is measured.
+ *
+ * Acknowledgements are 4 fixed bytes and are written by hand; all the acks produced while handling one `data`
+ * chunk go out in one write.
+ */
+import net from 'node:net';
+import { Decoder } from '../protocol/decoder.js';
+import { encode } from '../protocol/encoder.js';
+import type { Packet, QoS } from '../protocol/types.js';
+
+export interface DialOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly localAddress?: string | undefined;
+  readonly clientId: string;
+  readonly connectTimeoutMs: number;
+}
+
+/** Called for every inbound packet after CONNACK; `nowNs` is the hrtime of the chunk that carried it. */
+export type PacketHandler = (packet: Packet, nowNs: number) => void;
+
+export class MqttSocket {
+  readonly socket: net.Socket;
+  readonly #decoder = new Decoder({ protocolVersion: 4 });
+  #handler: PacketHandler = () => undefined;
+  #acks = Buffer.allocUnsafe(4096);
+  #ackBytes = 0;
+  #subscribeWaiters = new Map<number, (granted: number) => void>();
+  #nextSubscribeId = 1;
+  /** Set once the socket is gone, with the reason if it was not our own close. */
+  closedReason: string | undefined;
+  #isClosing = false;
+  onClose: (reason: string) => void = () => undefined;
+
+  private constructor(socket: net.Socket) {
+    this.socket = socket;
+  }
+
+  /** Opens a TCP connection, sends CONNECT (clean session) and resolves after a successful CONNACK. */
+  static dial(options: DialOptions): Promise<MqttSocket> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({
+        host: options.host, port: options.port, localAddress: options.localAddress, noDelay: true,
+      });
+      const conn = new MqttSocket(socket);
+      let isSettled = false;
+      const fail = (reason: string): void => {
+        if (isSettled) return;
+        isSettled = true;
+        clearTimeout(timer);
+        socket.destroy();
+        reject(new Error(reason));
+      };
+      const timer = setTimeout(() => fail(`no CONNACK within ${options.connectTimeoutMs} ms`), options.connectTimeoutMs);
+      conn.#handler = (packet) => {
+        if (packet.type !== 2) return fail(`expected CONNACK, got packet type ${packet.type}`);
+        if (packet.reasonCode !== 0) return fail(`CONNACK refused with code ${packet.reasonCode}`);
+        isSettled = true;
+        clearTimeout(timer);
+        conn.#handler = () => undefined;
+        resolve(conn);
+      };
+      socket.on('error', (err: NodeJS.ErrnoException) => {
+        conn.closedReason ??= err.code ?? err.message;
+        fail(err.code ?? err.message);
+      });
+      socket.on('close', () => {
+        conn.closedReason ??= conn.#isClosing ? undefined : 'closed by peer';
+        fail(conn.closedReason ?? 'closed');
+        if (!conn.#isClosing) conn.onClose(conn.closedReason ?? 'closed');
+      });
+      socket.on('data', (chunk: Buffer) => conn.#onData(chunk));
+      socket.write(encode({
+        type: 1, protocolName: 'MQTT', protocolVersion: 4, clean: true, keepaliveSeconds: 0, clientId: options.clientId,
+      }, 4));
+    });
+  }
+
+  set handler(handler: PacketHandler) {
+    this.#handler = handler;
+  }
+
+  /** Subscribes to one filter; resolves with the granted QoS (0x80 = refused). */
+  subscribe(filter: string, qos: QoS): Promise<number> {
+    const packetId = this.#nextSubscribeId++;
+    return new Promise((resolve) => {
+      this.#subscribeWaiters.set(packetId, resolve);
+      this.socket.write(encode({
+        type: 8, packetId,
+        subscriptions: [{ topicFilter: filter, qos, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
+      }, 4));
+    });
+  }
+
+  /** Queues a 4-byte acknowledgement (PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70); sent after the chunk. */
+  ack(firstByte: number, packetId: number): void {
+    if (this.#ackBytes + 4 > this.#acks.length) this.#flushAcks();
+    const b = this.#acks;
+    const o = this.#ackBytes;
+    b[o] = firstByte;
+    b[o + 1] = 2;
+    b[o + 2] = packetId >>> 8;
+    b[o + 3] = packetId & 0xff;
+    this.#ackBytes = o + 4;
+  }
+
+  /** Sends DISCONNECT and closes. */
+  close(): void {
+    if (this.#isClosing) return;
+    this.#isClosing = true;
+    if (!this.socket.destroyed) this.socket.end(Buffer.from([0xe0, 0]));
+    setTimeout(() => this.socket.destroy(), 1000).unref();
+  }
+
+  /**
+   * Closes with a TCP reset, discarding whatever is still unsent or unread, so a flat-out publisher's backlog does
+   * not keep feeding the broker after the run.
+   */
+  abort(): void {
+    this.#isClosing = true;
+    if (!this.socket.destroyed) this.socket.resetAndDestroy();
+  }
+
+  #onData(chunk: Buffer): void {
+    const nowNs = Number(process.hrtime.bigint());
+    this.#decoder.push(chunk);
+    try {
+      for (let packet = this.#decoder.next(); packet !== null; packet = this.#decoder.next()) {
+        if (packet.type === 9) {
+          const waiter = this.#subscribeWaiters.get(packet.packetId);
+          this.#subscribeWaiters.delete(packet.packetId);
+          waiter?.(packet.reasonCodes[0] ?? 0x80);
+        } else {
+          this.#handler(packet, nowNs);
+        }
+      }
+    } catch (err) {
+      this.closedReason = `protocol error from broker: ${(err as Error).message}`;
+      this.socket.destroy();
+    }
+    if (this.#ackBytes > 0) this.#flushAcks();
+  }
+
+  #flushAcks(): void {
+    this.socket.write(Buffer.from(this.#acks.subarray(0, this.#ackBytes)));
+    this.#ackBytes = 0;
+  }
+}

@@ -1,0 +1,53 @@
+/** Human-readable output of `culex bench`; `--json` prints the result objects as they are instead. */
+import type { ConnResult } from './conn.js';
+import type { LatencySummary } from './histogram.js';
+import type { PubSubResult } from './pubsub.js';
+
+const number = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+
+export function formatMicros(us: number): string {
+  if (us < 1000) return `${us.toFixed(0)} µs`;
+  if (us < 1_000_000) return `${(us / 1000).toFixed(2)} ms`;
+  return `${(us / 1_000_000).toFixed(2)} s`;
+}
+
+function formatLatency(l: LatencySummary): string {
+  if (l.count === 0) return 'n/a';
+  return `p50 ${formatMicros(l.p50Us)}  p95 ${formatMicros(l.p95Us)}  p99 ${formatMicros(l.p99Us)}  ` +
+    `p99.9 ${formatMicros(l.p999Us)}  max ${formatMicros(l.maxUs)}  (${number.format(l.count)} samples)`;
+}
+
+export function formatPubSub(r: PubSubResult, detail: string): string {
+  const lines = [
+    `${r.scenario}: ${r.summary}, ${detail}, ${r.windowSeconds} s measured after ${r.warmupSeconds} s warm-up, ` +
+      `${r.workers} worker${r.workers === 1 ? '' : 's'}`,
+  ];
+  if (r.publishers > 0) {
+    lines.push(`  published   ${number.format(r.publishRate)} msg/s  (acknowledged ${number.format(r.ackRate)}/s; ` +
+      `${number.format(r.sent)} sent in all)`);
+  }
+  if (r.subscribers > 0) {
+    lines.push(`  received    ${number.format(r.receiveRate)} msg/s  (${number.format(r.received)} in all)`);
+    lines.push(`  latency     ${formatLatency(r.latency)}`);
+  }
+  lines.push(`  lost ${r.lost}  duplicated ${r.duplicates}  unacknowledged ${r.unacked}` +
+    (r.connectFailures > 0 ? `  connect failures ${r.connectFailures}` : '') +
+    (r.errors > 0 ? `  errors ${r.errors}` : ''));
+  lines.push(`  generator CPU ${r.loadCpuCores} cores`);
+  for (const e of r.errorSamples) lines.push(`  error: ${e}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatConn(r: ConnResult): string {
+  const lines = [
+    `conn: ${number.format(r.connected)} of ${number.format(r.requested)} connected in ${r.connectSeconds} s ` +
+      `(${number.format(r.connectRate)} conn/s), ${r.workers} workers, ${r.sourceAddresses || 'default'} source addresses`,
+  ];
+  if (r.failed > 0) lines.push(`  failed ${r.failed}`);
+  if (r.rssPerConnectionBytes !== undefined) {
+    lines.push(`  broker RSS ${number.format(r.rssBeforeKiB!)} KiB -> ${number.format(r.rssAfterKiB!)} KiB: ` +
+      `${number.format(r.rssPerConnectionBytes)} bytes per connection`);
+  }
+  for (const e of r.errorSamples) lines.push(`  error: ${e}`);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,203 @@
+/**
+ * Entry point of a forked load-generator process. It receives its share of the connections in a `setup` message,
+ * opens them, and then follows the coordinator's phases (see messages.ts). It never exits on a broker error: every
+ * failure is counted and sampled into the result, so a broken broker shows up as numbers, not as a crash.
+ */
+import type { Counters, ConnPlan, Endpoint, FromWorker, PubSubPlan, ToWorker, WorkerResult } from './messages.js';
+import { MqttSocket } from './mqtt-socket.js';
+import { Publisher } from './publisher.js';
+import { GroupStats, Subscriber } from './subscriber.js';
+
+const PROGRESS_MS = 250;
+const TICK_MS = 2;
+const MAX_ERROR_SAMPLES = 5;
+
+class Worker {
+  readonly #sockets: MqttSocket[] = [];
+  readonly #publishers: Publisher[] = [];
+  readonly #subscribers: Subscriber[] = [];
+  readonly #groups = new Map<string, GroupStats>();
+  readonly #errorSamples: string[] = [];
+  #connected = 0;
+  #connectFailures = 0;
+  #errors = 0;
+  #connectMs: number | undefined;
+  #plan: PubSubPlan | ConnPlan | undefined;
+  #ticker: NodeJS.Timeout | undefined;
+  #progress: NodeJS.Timeout | undefined;
+  #isStopped = false;
+
+  async handle(message: ToWorker): Promise<void> {
+    switch (message.type) {
+      case 'setup':
+        this.#plan = message.plan;
+        if (message.plan.kind === 'pubsub') {
+          await this.#setupPubSub(message.plan);
+          send({ type: 'ready', counters: this.counters() });
+        } else {
+          send({ type: 'ready', counters: this.counters() });
+        }
+        return;
+      case 'start':
+        this.#progress = setInterval(() => send({ type: 'progress', counters: this.counters() }), PROGRESS_MS);
+        if (this.#plan?.kind === 'conn') void this.#openConnections(this.#plan);
+        else this.#startPubSub();
+        return;
+      case 'mark':
+        for (const group of this.#groups.values()) {
+          group.latency.reset();
+          group.isMeasuring = true;
+        }
+        send({ type: 'snapshot', tag: 'mark', counters: this.counters() });
+        return;
+      case 'stop':
+        this.#isStopped = true;
+        for (const p of this.#publishers) p.stop();
+        if (this.#ticker !== undefined) clearInterval(this.#ticker);
+        send({ type: 'snapshot', tag: 'stop', counters: this.counters() });
+        return;
+      case 'finish':
+        clearInterval(this.#progress);
+        send({ type: 'result', result: this.result() });
+        for (const p of this.#publishers) p.conn.abort();
+        for (const s of this.#sockets) s.close();
+        setTimeout(() => process.disconnect(), 200).unref();
+        return;
+    }
+  }
+
+  counters(): Counters {
+    const cpu = process.cpuUsage();
+    let sent = 0;
+    let acked = 0;
+    for (const p of this.#publishers) {
+      sent += p.sent;
+      acked += p.acked;
+    }
+    let received = 0;
+    for (const g of this.#groups.values()) received += g.received;
+    return {
+      sent, acked, received, receivedMain: this.#groups.get('main')?.received ?? 0,
+      connected: this.#connected, connectFailures: this.#connectFailures, errors: this.#errors,
+      cpuUs: cpu.user + cpu.system,
+    };
+  }
+
+  result(): WorkerResult {
+    const groups: WorkerResult['groups'] = {};
+    for (const [name, g] of this.#groups) {
+      groups[name] = { received: g.received, duplicates: g.duplicates, latency: g.latency.toJSON() };
+    }
+    return {
+      publishers: this.#publishers.map((p) => ({
+        id: p.plan.id, topic: p.plan.topic, qos: p.plan.qos, sent: p.sent, acked: p.acked,
+        ...(p.ackedSeqs !== undefined ? { ackedSeqs: p.ackedSeqs.toBase64() } : {}),
+      })),
+      subscribers: this.#subscribers.map((s) => s.result()),
+      groups,
+      counters: this.counters(),
+      errorSamples: this.#errorSamples,
+      ...(this.#connectMs !== undefined ? { connectMs: this.#connectMs } : {}),
+    };
+  }
+
+  async #dial(plan: Endpoint, index: number, role: string): Promise<MqttSocket | undefined> {
+    const local = plan.localAddresses.length > 0 ? plan.localAddresses[index % plan.localAddresses.length] : undefined;
+    try {
+      const conn = await MqttSocket.dial({
+        host: plan.host, port: plan.port, localAddress: local, clientId: `${plan.clientPrefix}-${role}${index}`,
+        connectTimeoutMs: plan.connectTimeoutMs,
+      });
+      conn.onClose = (reason) => {
+        if (!this.#isStopped) this.#fail(`${role}${index} disconnected: ${reason}`);
+      };
+      this.#connected++;
+      this.#sockets.push(conn);
+      return conn;
+    } catch (err) {
+      this.#connectFailures++;
+      this.#fail(`${role}${index} could not connect: ${(err as Error).message}`);
+      return undefined;
+    }
+  }
+
+  #fail(sample: string): void {
+    this.#errors++;
+    if (this.#errorSamples.length < MAX_ERROR_SAMPLES) this.#errorSamples.push(sample);
+  }
+
+  async #setupPubSub(plan: PubSubPlan): Promise<void> {
+    await mapLimited(plan.subscribers, 32, async (s) => {
+      const conn = await this.#dial(plan, s.id, 'sub');
+      if (conn === undefined) return;
+      let group = this.#groups.get(s.group);
+      if (group === undefined) {
+        group = new GroupStats();
+        this.#groups.set(s.group, group);
+      }
+      this.#subscribers.push(new Subscriber(s, conn, group));
+      const granted = await conn.subscribe(s.filter, s.qos);
+      if (granted >= 0x80) this.#fail(`sub${s.id}: SUBSCRIBE ${s.filter} refused (0x${granted.toString(16)})`);
+    });
+    await mapLimited(plan.publishers, 32, async (p) => {
+      const conn = await this.#dial(plan, p.id, 'pub');
+      if (conn !== undefined) this.#publishers.push(new Publisher(p, conn));
+    });
+  }
+
+  #startPubSub(): void {
+    const now = Number(process.hrtime.bigint());
+    let pending = this.#publishers.length;
+    for (const p of this.#publishers) {
+      p.onDone = () => {
+        if (--pending === 0) send({ type: 'published' });
+      };
+      p.start(now);
+    }
+    const paced = this.#publishers.filter((p) => p.isPaced);
+    if (paced.length > 0) {
+      this.#ticker = setInterval(() => {
+        const t = Number(process.hrtime.bigint());
+        for (const p of paced) p.tick(t);
+      }, TICK_MS);
+    }
+    for (const s of this.#subscribers) if (s.plan.pauseMs > 0) s.pauseReading(s.plan.pauseMs);
+  }
+
+  async #openConnections(plan: ConnPlan): Promise<void> {
+    const started = performance.now();
+    const indexes = Array.from({ length: plan.count }, (_, i) => plan.first + i);
+    const intervalMs = plan.ratePerSecond > 0 ? 1000 / plan.ratePerSecond : 0;
+    await mapLimited(indexes, plan.concurrency, async (index, i) => {
+      if (intervalMs > 0) {
+        const wait = started + i * intervalMs - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      }
+      await this.#dial(plan, index, 'conn');
+    });
+    this.#connectMs = performance.now() - started;
+    send({ type: 'connected', counters: this.counters(), connectMs: this.#connectMs });
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` calls in flight. */
+async function mapLimited<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i]!, i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+}
+
+function send(message: FromWorker): void {
+  process.send?.(message);
+}
+
+const worker = new Worker();
+process.on('message', (message: ToWorker) => {
+  worker.handle(message).catch((err: unknown) => send({ type: 'fatal', message: String((err as Error)?.stack ?? err) }));
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,169 @@
+/**
+ * `culex bench <scenario>`: flags -> a scenario -> results on stdout (text, or JSON with --json). The load generator
+ * lives in src/bench; this module only parses and prints.
+ */
+import os from 'node:os';
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { runConn } from '../bench/conn.js';
+import { runPubSub, type RunOptions } from '../bench/pubsub.js';
+import { formatConn, formatPubSub } from '../bench/report.js';
+import * as scenarios from '../bench/scenarios.js';
+import type { QoS } from '../protocol/types.js';
+import type { CliIo } from './index.js';
+
+const flags = {
+  host: { type: 'string', short: 'h', default: '127.0.0.1' },
+  port: { type: 'string', short: 'p', default: '1883' },
+  qos: { type: 'string', short: 'q', default: '0' },
+  size: { type: 'string', short: 's', default: '16' },
+  topic: { type: 'string', short: 't' },
+  clients: { type: 'string', short: 'c' },
+  publishers: { type: 'string' },
+  subscribers: { type: 'string' },
+  rate: { type: 'string', short: 'r' },
+  count: { type: 'string', default: '0' },
+  duration: { type: 'string', short: 'd' },
+  warmup: { type: 'string', short: 'w' },
+  inflight: { type: 'string', default: '100' },
+  drain: { type: 'string', default: '3000' },
+  workers: { type: 'string' },
+  'source-addresses': { type: 'string' },
+  'connect-rate': { type: 'string', default: '0' },
+  concurrency: { type: 'string', default: '100' },
+  pid: { type: 'string' },
+  pause: { type: 'string' },
+  'bg-rate': { type: 'string', default: '20000' },
+  'bg-publishers': { type: 'string', default: '4' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', default: false },
+} as const;
+
+const scenarioNames = ['conn', 'pub', 'sub', 'fanin', 'fanout', 'pairs', 'latency', 'slow'] as const;
+type ScenarioName = (typeof scenarioNames)[number];
+
+class UsageError extends Error {}
+
+function num(value: string | undefined, name: string, fallback: number, min = 0): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name} must be a number >= ${min}, got '${value}'`);
+  return n;
+}
+
+function int(value: string | undefined, name: string, fallback: number, min = 0): number {
+  const n = num(value, name, fallback, min);
+  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be an integer, got '${value}'`);
+  return n;
+}
+
+function sourceAddresses(host: string, count: number): string[] {
+  if (count <= 0) return [];
+  if (!host.startsWith('127.')) throw new UsageError('--source-addresses needs a loopback broker host (127.x.x.x)');
+  return Array.from({ length: Math.min(count, 254) }, (_, i) => `127.0.0.${i + 1}`);
+}
+
+function helpText(): string {
+  return readFileSync(new URL('../../src/cli/help/bench.txt', import.meta.url), 'utf8');
+}
+
+export async function run(argv: string[], io: CliIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: flags, allowPositionals: true, strict: true });
+  } catch (err) {
+    io.stderr.write(`culex bench: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout.write(helpText());
+    return 0;
+  }
+  const name = positionals[0];
+  if (name === undefined || !(scenarioNames as readonly string[]).includes(name) || positionals.length > 1) {
+    io.stderr.write(`culex bench: expected one scenario (${scenarioNames.join(', ')})\n${helpText()}`);
+    return 1;
+  }
+  try {
+    return await runScenario(name as ScenarioName, values, io);
+  } catch (err) {
+    io.stderr.write(`culex bench: ${err instanceof UsageError ? err.message : (err as Error).stack}\n`);
+    return 1;
+  }
+}
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof flags; allowPositionals: true }>>['values'];
+
+async function runScenario(name: ScenarioName, v: Values, io: CliIo): Promise<number> {
+  const host = v.host;
+  const port = int(v.port, 'port', 1883, 1);
+  const qos = int(v.qos, 'qos', 0);
+  if (qos > 2) throw new UsageError(`--qos must be 0, 1 or 2, got ${qos}`);
+  const isTty = (io.stderr as NodeJS.WriteStream).isTTY === true;
+  const progress = !v.json && isTty ? (line: string) => io.stderr.write(`\r\x1b[K${line}`) : undefined;
+  const workers = int(v.workers, 'workers', Math.max(2, Math.min(4, os.availableParallelism())), 1);
+  const clientPrefix = `culex-bench-${process.pid}`;
+  const connectTimeoutMs = 10_000;
+
+  if (name === 'conn') {
+    const result = await runConn({
+      host, port, count: int(v.clients, 'clients', 1000, 1), ratePerSecond: num(v['connect-rate'], 'connect-rate', 0),
+      concurrency: int(v.concurrency, 'concurrency', 100, 1), workers, holdSeconds: num(v.duration, 'duration', 5),
+      pid: v.pid === undefined ? undefined : int(v.pid, 'pid', 0, 1),
+      sourceAddresses: sourceAddresses(host, int(v['source-addresses'], 'source-addresses', host.startsWith('127.') ? 16 : 0)),
+      clientPrefix, connectTimeoutMs, progress,
+    });
+    if (progress !== undefined) io.stderr.write('\r\x1b[K');
+    io.stdout.write(v.json ? `${JSON.stringify(result)}\n` : formatConn(result));
+    return result.failed > 0 ? 2 : 0;
+  }
+
+  const isStandalone = name === 'pub' || name === 'sub';
+  const durationSeconds = num(v.duration, 'duration', 10);
+  const count = int(v.count, 'count', 0);
+  if (durationSeconds === 0 && (count === 0 || name === 'sub')) {
+    throw new UsageError('every run needs a bound: --duration > 0, or --count for publishers');
+  }
+  const warmupSeconds = num(v.warmup, 'warmup', isStandalone ? 0 : 1);
+  const load: scenarios.LoadShape = {
+    qos: qos as QoS, payloadBytes: int(v.size, 'size', 16, 0), maxCount: count,
+    ratePerSecond: num(v.rate, 'rate', name === 'latency' ? 1000 : name === 'slow' ? 400 : 0),
+    inflight: int(v.inflight, 'inflight', 100, 1),
+  };
+  const scenario = buildScenario(name, v, load, durationSeconds + warmupSeconds);
+  const options: RunOptions = {
+    host, port, workers, warmupSeconds, durationSeconds, drainTimeoutMs: int(v.drain, 'drain', 3000),
+    connectTimeoutMs, clientPrefix, progress,
+    sourceAddresses: sourceAddresses(host, int(v['source-addresses'], 'source-addresses', 0)),
+  };
+  const result = await runPubSub(scenario, options);
+  if (progress !== undefined) io.stderr.write('\r\x1b[K');
+  const detail = `QoS ${qos}, ${Math.max(16, load.payloadBytes)} B` +
+    (load.ratePerSecond > 0 ? `, ${load.ratePerSecond}/s per publisher` : ', flat out');
+  io.stdout.write(v.json
+    ? `${JSON.stringify({ ...result, qos, payloadBytes: Math.max(16, load.payloadBytes), host, port })}\n`
+    : formatPubSub(result, detail));
+  return result.connectFailures > 0 || result.lost > 0 ? 2 : 0;
+}
+
+function buildScenario(name: Exclude<ScenarioName, 'conn'>, v: Values, load: scenarios.LoadShape, runSeconds: number): scenarios.Scenario {
+  switch (name) {
+    case 'pub':
+      return scenarios.pubOnly(int(v.clients, 'clients', 1, 1), v.topic ?? 'bench/%i', load);
+    case 'sub':
+      return scenarios.subOnly(int(v.clients, 'clients', 1, 1), v.topic ?? 'bench/#', load.qos);
+    case 'fanin':
+      return scenarios.fanin(int(v.publishers, 'publishers', 8, 1), load);
+    case 'fanout':
+      return scenarios.fanout(int(v.subscribers, 'subscribers', 50, 1), load);
+    case 'pairs':
+      return scenarios.pairs(int(v.clients, 'clients', 50, 1), load);
+    case 'latency':
+      return scenarios.latency(load.ratePerSecond, num(v['bg-rate'], 'bg-rate', 20_000),
+        int(v['bg-publishers'], 'bg-publishers', 4, 1), load);
+    case 'slow':
+      return scenarios.slow(int(v.publishers, 'publishers', 50, 1),
+        Math.round(num(v.pause, 'pause', runSeconds / 2) * 1000), load);
+  }
+}
