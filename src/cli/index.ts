@@ -19,6 +19,7 @@ interface CommandEntry {
 /** Subcommands load lazily so that `culex pub` does not pay for the broker's imports. */
 const commands: ReadonlyMap<string, CommandEntry> = new Map<string, CommandEntry>([
   ['broker', { summary: 'run the MQTT broker', load: async () => (await import('./broker.js')).run }],
+  ['bench', { summary: 'load-test an MQTT broker', load: async () => (await import('./bench.js')).run }],
 ]);
 
 function readPackageVersion(): string {
