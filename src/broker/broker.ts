@@ -272,12 +272,13 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
     this.#isClosed = true;
     clearInterval(this.#sweepTimer);
     clearInterval(this.#sysTimer);
-    await Promise.allSettled([...this.#closables].map((c) => c.close()));
-    for (const connection of this.#connections) {
-      connection.disconnect(ReasonCode.ServerShuttingDown, 'serverShutdown');
-      connection.stream.destroy();
-    }
+    // Stop accepting first; a listener's close() resolves only once its sockets are gone, so await it after them.
+    const closing = Promise.allSettled([...this.#closables].map((c) => c.close()));
+    const connections = [...this.#connections];
+    for (const connection of connections) connection.disconnect(ReasonCode.ServerShuttingDown, 'serverShutdown');
     this.#flushAll();
+    for (const connection of connections) connection.stream.destroy();
+    await closing;
     await this.ready.catch(() => {});
     await this.persistence.flush().catch(() => {});
     await this.persistence.close();

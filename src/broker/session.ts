@@ -22,7 +22,8 @@ export interface SessionLink {
 
 export interface OutEntry {
   seq: number;
-  qos: 1 | 2;
+  /** QoS 0 entries exist only in the queue of a connected client, behind QoS 1/2 messages waiting for the window. */
+  qos: QoS;
   state: 'queued' | 'publish' | 'pubrel';
   packetId: number;
   message: Message;
@@ -93,8 +94,13 @@ export class Session {
    */
   deliver(message: Message, qos: QoS, retain: boolean, isExemptFromLimit = false): void {
     if (qos === 0) {
-      if (this.link !== null) this.link.sendPublish(message, 0, 0, retain, false);
-      return;
+      // Sent now, unless messages wait ahead of it: then it queues too, so the client sees one order across
+      // QoS levels (stronger than [MQTT-4.6.0-6], which orders per topic and QoS). Offline sessions drop QoS 0.
+      if (this.link === null) return;
+      if (this.queuedCount === 0) {
+        this.link.sendPublish(message, 0, 0, retain, false);
+        return;
+      }
     }
     const entry: OutEntry = { seq: this.#nextSeq++, qos, state: 'queued', packetId: 0, message, retain };
     if (this.link !== null && this.queuedCount === 0 && this.inflight.size < this.#window()) {
@@ -124,8 +130,12 @@ export class Session {
 
   /** Puts an entry in flight; false when the link dropped it (then it is gone, never in flight). */
   #send(entry: OutEntry): boolean {
+    if (entry.qos === 0) {
+      this.link!.sendPublish(entry.message, 0, 0, entry.retain, false);
+      return false;
+    }
     entry.packetId = this.#allocatePacketId();
-    if (!this.link!.sendPublish(entry.message, entry.qos, entry.packetId, entry.retain, false)) {
+    if (!this.link!.sendPublish(entry.message, entry.qos as 1 | 2, entry.packetId, entry.retain, false)) {
       this.#counters.messagesDropped++;
       return false;
     }
@@ -142,7 +152,7 @@ export class Session {
   }
 
   #save(entry: OutEntry): void {
-    if (this.isClean) return;
+    if (this.isClean || entry.qos === 0) return;
     const record: StoredOutgoing = {
       seq: entry.seq, qos: entry.qos, state: entry.state, packetId: entry.packetId, message: entry.message,
     };
@@ -194,7 +204,7 @@ export class Session {
       this.#queueHead++;
       this.#queuedBytes -= entry.message.payload.length;
       if (entry.message.isExpired(nowMs) || !this.#send(entry)) {
-        if (!this.isClean) this.#store.deleteOutgoing(this.clientId, entry.seq);
+        if (!this.isClean && entry.qos > 0) this.#store.deleteOutgoing(this.clientId, entry.seq);
         continue;
       }
       this.#save(entry);
