@@ -247,7 +247,8 @@ export class RawClient {
   }
 
   #notify(): void {
-    for (const w of [...this.#waiters]) w();
+    // A waiter may delete itself while we iterate; Set iteration allows that.
+    for (const w of this.#waiters) w();
   }
 
   /** Waits until `condition()` holds (true) or `timeoutMs` passes (false). */
