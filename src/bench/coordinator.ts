@@ -121,7 +121,10 @@ export async function drive(plans: readonly WorkerPlan[], options: DriveOptions)
       const plan = plans[i]!;
       return plan.kind === 'pubsub' && plan.publishers.length > 0;
     });
-    const allPublished = Promise.all(publishing.map((w) => w.waitFor('published', 24 * 3600_000)));
+    // Without publishers (`sub`) only the duration ends the run.
+    const allPublished = publishing.length === 0
+      ? new Promise<never>(() => undefined)
+      : Promise.all(publishing.map((w) => w.waitFor('published', 24 * 3600_000)));
     allPublished.catch(() => undefined);
     const startedAt = performance.now();
     workers.forEach((w) => w.send({ type: 'start' }));
