@@ -1,0 +1,55 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { PassThrough } from 'node:stream';
+import { createBroker } from '../../src/index.js';
+import { run } from '../../src/cli/bench.js';
+
+async function bench(args: string[]): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const code = await run(args, { stdout, stderr });
+  assert.ok(out.startsWith('{'), `expected JSON, got: ${out}${err}`);
+  return { code, json: JSON.parse(out) as Record<string, unknown>, stderr: err };
+}
+
+test('culex bench sub and pub against an in-process broker report sane JSON', async (t) => {
+  const broker = createBroker();
+  const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
+  t.after(() => broker.close());
+  const common = ['-p', String(port), '-q', '1', '--json', '--workers', '1'];
+
+  const subscribed = once(broker, 'subscribed');
+  const sub = bench(['sub', '-t', 'smoke/#', '-d', '1.5', ...common]);
+  await subscribed;
+  const pub = await bench(['pub', '-t', 'smoke/%i', '-c', '2', '-r', '200', '-d', '1', '-s', '32', ...common]);
+  const subResult = await sub;
+
+  assert.equal(pub.code, 0, pub.stderr);
+  assert.equal(pub.json['scenario'], 'pub');
+  assert.equal(pub.json['publishers'], 2);
+  assert.equal(pub.json['payloadBytes'], 32);
+  const sent = pub.json['sent'] as number;
+  assert.ok(sent >= 200 && sent <= 500, `2 publishers at 200/s for ~1 s sent ${sent}`);
+  assert.equal(pub.json['acked'], sent);
+  assert.equal(pub.json['unacked'], 0);
+
+  assert.equal(subResult.code, 0, subResult.stderr);
+  assert.equal(subResult.json['scenario'], 'sub');
+  assert.equal(subResult.json['received'], sent);
+  assert.equal(subResult.json['duplicates'], 0);
+  assert.ok((subResult.json['receiveRate'] as number) > 0);
+  const latency = subResult.json['latency'] as Record<string, number>;
+  assert.equal(latency['count'], sent);
+  assert.ok(latency['p50Us']! > 0 && latency['p50Us']! <= latency['p99Us']! && latency['p99Us']! <= latency['maxUs']!);
+});
+
+test('culex bench refuses an unbounded run and an unknown scenario', async () => {
+  const io = { stdout: new PassThrough(), stderr: new PassThrough() };
+  assert.equal(await run(['pub', '-d', '0'], io), 1);
+  assert.equal(await run(['frobnicate'], io), 1);
+});
