@@ -16,7 +16,7 @@
  * header, and an empty properties object encodes the same as absent properties. Values the wire cannot carry are
  * programmer errors and throw a TypeError or RangeError (with `code` MQTT_ERR_ENCODE).
  */
-import { propertyByName, propertyDefinitions, type PropertyDefinition } from './properties.js';
+import { propertyDefinitions, type PropertyWireType } from './properties.js';
 import type {
   ConnectPacket, Packet, ProtocolVersion, Properties, PublishPacket, QoS, SubackPacket, Subscription,
   UnsubackPacket, UserProperty,
@@ -35,8 +35,6 @@ export interface EncodedPublish {
   /** Offset of the 2-byte packet id in `bytes`, or -1 at QoS 0. */
   readonly packetIdOffset: number;
 }
-
-type PropertyPlace = number | 'will';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors and checks
@@ -91,6 +89,9 @@ function utf8Length(s: string): number {
   return bytes;
 }
 
+/** Node's Buffer method behind `write(s, offset, 'utf8')`, without its argument juggling and validation. */
+type NodeBuffer = Buffer & { utf8Write(s: string, offset: number): number };
+
 /** Writes a length-prefixed UTF-8 string; returns the offset after it. The buffer has room (first pass). */
 function writeUtf8(buf: Buffer, offset: number, s: string): number {
   const n = s.length;
@@ -102,9 +103,9 @@ function writeUtf8(buf: Buffer, offset: number, s: string): number {
       if (c >= 0x80) break;
       buf[offset + 2 + i] = c;
     }
-    written = i === n ? n : buf.write(s, offset + 2, 'utf8');
+    written = i === n ? n : (buf as NodeBuffer).utf8Write(s, offset + 2);
   } else {
-    written = buf.write(s, offset + 2, 'utf8');
+    written = (buf as NodeBuffer).utf8Write(s, offset + 2);
   }
   buf[offset] = written >>> 8;
   buf[offset + 1] = written & 0xff;
@@ -142,33 +143,64 @@ function writeUint32(buf: Buffer, offset: number, value: number): number {
 // ---------------------------------------------------------------------------------------------------------------
 // MQTT 5 properties (section 2.2.2)
 
-/** Byte length of the property list (without its own length prefix); validates every value and its place. */
-function propertiesLength(props: Properties | undefined, place: PropertyPlace): number {
+/**
+ * The property table of properties.ts, recompiled for the encoder: one Map lookup per property gives the
+ * identifier, a small-integer kind, the integer width and limit, and the allowed places as a bit mask (bit n for
+ * packet type n, bit 16 for the Will Properties), so the hot path compares numbers, not strings or Sets.
+ */
+interface PropertyEncoding {
+  readonly id: number;
+  readonly kind: number;
+  /** Integer width in bytes (1, 2 or 4) for KIND_INT. */
+  readonly width: number;
+  readonly max: number;
+  readonly places: number;
+}
+
+const KIND_INT = 0, KIND_UTF8 = 1, KIND_BINARY = 2, KIND_VARINTS = 3, KIND_PAIRS = 4;
+const WILL = 1 << 16;
+
+const encodings: ReadonlyMap<string, PropertyEncoding> = new Map(propertyDefinitions.map((d) => {
+  let places = 0;
+  for (const place of d.places) places |= place === 'will' ? WILL : 1 << place;
+  const width = d.wireType === 'byte' ? 1 : d.wireType === 'uint16' ? 2 : 4;
+  const kinds: Record<PropertyWireType, number> = { byte: KIND_INT, uint16: KIND_INT, uint32: KIND_INT,
+    utf8: KIND_UTF8, binary: KIND_BINARY, varint: KIND_VARINTS, pair: KIND_PAIRS };
+  return [d.name, { id: d.id, kind: kinds[d.wireType], width, max: 2 ** (8 * width) - 1, places }];
+}));
+
+/**
+ * Byte length of the property list (without its own length prefix); validates every value, and that it may appear
+ * at `place` (1 << packet type, or WILL).
+ */
+function propertiesLength(props: Properties | undefined, place: number): number {
   if (props === undefined) return 0;
   let length = 0;
   for (const name in props) {
     const value = props[name as keyof Properties];
     if (value === undefined) continue;
-    const def = propertyByName.get(name as keyof Properties);
-    if (def === undefined) throw encodeError(TypeError, `unknown property ${name}`);
-    if (!def.places.has(place)) throw encodeError(TypeError, `property ${name} is not allowed in ${placeName(place)}`);
-    switch (def.wireType) {
-      case 'byte': checkInt(value as number, 0xff, name); length += 2; break;
-      case 'uint16': checkInt(value as number, 0xffff, name); length += 3; break;
-      case 'uint32': checkInt(value as number, 0xffff_ffff, name); length += 5; break;
-      case 'utf8': length += 3 + utf8Length(value as string); break;
-      case 'binary': length += 3 + binaryLength(value as Buffer); break;
-      case 'varint': length += subscriptionIdentifiersLength(value as number[], place); break;
-      case 'pair':
-        for (const [key, val] of value as UserProperty[]) length += 5 + utf8Length(key) + utf8Length(val);
-        break;
+    const e = encodings.get(name);
+    if (e === undefined) throw encodeError(TypeError, `unknown property ${name}`);
+    if ((e.places & place) === 0) throw encodeError(TypeError, `property ${name} is not allowed in ${placeName(place)}`);
+    switch (e.kind) {
+      case KIND_INT: checkInt(value as number, e.max, name); length += 1 + e.width; break;
+      case KIND_UTF8: length += 3 + utf8Length(value as string); break;
+      case KIND_BINARY: length += 3 + binaryLength(value as Buffer); break;
+      case KIND_VARINTS: length += subscriptionIdentifiersLength(value as number[], place); break;
+      default: {
+        const pairs = value as UserProperty[];
+        for (let i = 0; i < pairs.length; i++) {
+          const pair = pairs[i]!;
+          length += 5 + utf8Length(pair[0]) + utf8Length(pair[1]);
+        }
+      }
     }
   }
   return length;
 }
 
-function subscriptionIdentifiersLength(ids: number[], place: PropertyPlace): number {
-  if (place !== 3 && ids.length > 1) {
+function subscriptionIdentifiersLength(ids: number[], place: number): number {
+  if (place !== 1 << 3 && ids.length > 1) {
     throw encodeError(TypeError, 'SUBSCRIBE carries at most one subscription identifier');
   }
   let length = 0;
@@ -181,61 +213,67 @@ function subscriptionIdentifiersLength(ids: number[], place: PropertyPlace): num
   return length;
 }
 
-function placeName(place: PropertyPlace): string {
-  return place === 'will' ? 'Will Properties' : `packet type ${place}`;
+function placeName(place: number): string {
+  return place === WILL ? 'Will Properties' : `packet type ${Math.log2(place)}`;
 }
 
 /**
  * Writes the property list (already validated by `propertiesLength`) without its length prefix, in ascending
  * identifier order, the canonical order. Objects usually list their keys in that order already (the decoder keeps
- * wire order, and senders write ascending): then one pass over the keys does; otherwise walk the table.
+ * wire order, and senders write ascending), so one pass over the keys does; on the first key out of order, start
+ * again and walk the table instead.
  */
 function writePropertyList(buf: Buffer, offset: number, props: Properties): number {
-  if (isInIdOrder(props)) {
-    for (const name in props) {
-      const value = props[name as keyof Properties];
-      if (value !== undefined) offset = writeProperty(buf, offset, propertyByName.get(name as keyof Properties)!, value);
-    }
-    return offset;
-  }
-  for (const def of propertyDefinitions) {
-    const value = props[def.name];
-    if (value !== undefined) offset = writeProperty(buf, offset, def, value);
+  const start = offset;
+  let lastId = 0;
+  for (const name in props) {
+    const value = props[name as keyof Properties];
+    if (value === undefined) continue;
+    const e = encodings.get(name)!;
+    if (e.id < lastId) return writeInTableOrder(buf, start, props);
+    lastId = e.id;
+    offset = writeProperty(buf, offset, e, value);
   }
   return offset;
 }
 
-function isInIdOrder(props: Properties): boolean {
-  let lastId = 0;
-  for (const name in props) {
-    const id = propertyByName.get(name as keyof Properties)!.id;
-    if (id < lastId) return false;
-    lastId = id;
+function writeInTableOrder(buf: Buffer, offset: number, props: Properties): number {
+  for (const d of propertyDefinitions) {
+    const value = props[d.name];
+    if (value !== undefined) offset = writeProperty(buf, offset, encodings.get(d.name)!, value);
   }
-  return true;
+  return offset;
 }
 
-function writeProperty(buf: Buffer, offset: number, def: PropertyDefinition, value: NonNullable<Properties[keyof Properties]>): number {
-  const id = def.id;
-  switch (def.wireType) {
-    case 'byte': buf[offset++] = id; buf[offset++] = value as number; return offset;
-    case 'uint16': buf[offset++] = id; return writeUint16(buf, offset, value as number);
-    case 'uint32': buf[offset++] = id; return writeUint32(buf, offset, value as number);
-    case 'utf8': buf[offset++] = id; return writeUtf8(buf, offset, value as string);
-    case 'binary': buf[offset++] = id; return writeBinary(buf, offset, value as Buffer);
-    case 'varint':
+function writeProperty(buf: Buffer, offset: number, e: PropertyEncoding,
+  value: NonNullable<Properties[keyof Properties]>): number {
+  const id = e.id;
+  switch (e.kind) {
+    case KIND_INT:
+      buf[offset++] = id;
+      if (e.width === 1) {
+        buf[offset] = value as number;
+        return offset + 1;
+      }
+      return e.width === 2 ? writeUint16(buf, offset, value as number) : writeUint32(buf, offset, value as number);
+    case KIND_UTF8: buf[offset++] = id; return writeUtf8(buf, offset, value as string);
+    case KIND_BINARY: buf[offset++] = id; return writeBinary(buf, offset, value as Buffer);
+    case KIND_VARINTS:
       for (const sid of value as number[]) {
         buf[offset++] = id;
         offset = writeVarint(buf, offset, sid);
       }
       return offset;
-    case 'pair':
-      for (const [key, val] of value as UserProperty[]) {
+    default: {
+      const pairs = value as UserProperty[];
+      for (let i = 0; i < pairs.length; i++) {
+        const pair = pairs[i]!;
         buf[offset++] = id;
-        offset = writeUtf8(buf, offset, key);
-        offset = writeUtf8(buf, offset, val);
+        offset = writeUtf8(buf, offset, pair[0]);
+        offset = writeUtf8(buf, offset, pair[1]);
       }
       return offset;
+    }
   }
 }
 
@@ -267,7 +305,7 @@ function publishVariableLength(p: PublishPacket, version: ProtocolVersion, topic
 
 function publishPropertiesLength(p: PublishPacket, version: ProtocolVersion): number {
   if (version !== 5) return 0;
-  const length = propertiesLength(p.properties, 3);
+  const length = propertiesLength(p.properties, 1 << 3);
   if (p.topic.length === 0 && p.properties?.topicAlias === undefined) {
     throw encodeError(TypeError, 'an empty PUBLISH topic needs a Topic Alias');
   }
@@ -296,12 +334,12 @@ function writePublish(p: PublishPacket, version: ProtocolVersion): Buffer {
 function connectRemainingLength(p: ConnectPacket, version: ProtocolVersion): number {
   let length = (version === 3 ? 8 : 6) + 1 + 1 + 2; // protocol name, level, flags, keep alive
   checkInt(p.keepaliveSeconds, 0xffff, 'keep alive');
-  if (version === 5) length += withLengthPrefix(propertiesLength(p.properties, 1));
+  if (version === 5) length += withLengthPrefix(propertiesLength(p.properties, 1 << 1));
   length += 2 + utf8Length(p.clientId);
   const will = p.will;
   if (will !== undefined) {
     checkQoS(will.qos, 'Will QoS');
-    if (version === 5) length += withLengthPrefix(propertiesLength(will.properties, 'will'));
+    if (version === 5) length += withLengthPrefix(propertiesLength(will.properties, WILL));
     length += 2 + utf8Length(will.topic) + 2 + binaryLength(will.payload);
   }
   if (p.username !== undefined) length += 2 + utf8Length(p.username);
@@ -325,10 +363,10 @@ function writeConnect(buf: Buffer, offset: number, p: ConnectPacket, version: Pr
   if (p.username !== undefined) flags |= 0x80;
   buf[offset++] = flags;
   offset = writeUint16(buf, offset, p.keepaliveSeconds);
-  if (version === 5) offset = writeProperties(buf, offset, p.properties, propertiesLength(p.properties, 1));
+  if (version === 5) offset = writeProperties(buf, offset, p.properties, propertiesLength(p.properties, 1 << 1));
   offset = writeUtf8(buf, offset, p.clientId);
   if (will !== undefined) {
-    if (version === 5) offset = writeProperties(buf, offset, will.properties, propertiesLength(will.properties, 'will'));
+    if (version === 5) offset = writeProperties(buf, offset, will.properties, propertiesLength(will.properties, WILL));
     offset = writeUtf8(buf, offset, will.topic);
     offset = writeBinary(buf, offset, will.payload);
   }
@@ -383,14 +421,14 @@ function remainingLength(p: Packet, version: ProtocolVersion): number {
   switch (p.type) {
     case 1: return connectRemainingLength(p, version);
     case 2: checkInt(p.reasonCode, 0xff, 'CONNACK reason code');
-      return v5 ? 2 + withLengthPrefix(propertiesLength(p.properties, 2)) : 2;
+      return v5 ? 2 + withLengthPrefix(propertiesLength(p.properties, 1 << 2)) : 2;
     case 3: return publishVariableLength(p, version, utf8Length(p.topic), publishPropertiesLength(p, version));
     case 4: case 5: case 6: case 7:
       checkPacketId(p.packetId);
-      return v5 ? 2 + reasonTailLength(p.reasonCode, propertiesLength(p.properties, p.type)) : 2;
+      return v5 ? 2 + reasonTailLength(p.reasonCode, propertiesLength(p.properties, 1 << p.type)) : 2;
     case 8: {
       checkPacketId(p.packetId);
-      let length = v5 ? 2 + withLengthPrefix(propertiesLength(p.properties, 8)) : 2;
+      let length = v5 ? 2 + withLengthPrefix(propertiesLength(p.properties, 1 << 8)) : 2;
       for (const s of nonEmpty(p.subscriptions, 'SUBSCRIBE subscriptions')) {
         subscriptionOptions(s, version);
         length += 3 + utf8Length(s.topicFilter);
@@ -400,15 +438,15 @@ function remainingLength(p: Packet, version: ProtocolVersion): number {
     case 9: case 11: return ackListLength(p, version);
     case 10: {
       checkPacketId(p.packetId);
-      let length = v5 ? 2 + withLengthPrefix(propertiesLength(p.properties, 10)) : 2;
+      let length = v5 ? 2 + withLengthPrefix(propertiesLength(p.properties, 1 << 10)) : 2;
       for (const filter of nonEmpty(p.topicFilters, 'UNSUBSCRIBE topic filters')) length += 2 + utf8Length(filter);
       return checkRemainingLength(length);
     }
     case 12: case 13: return 0;
-    case 14: return v5 ? reasonTailLength(p.reasonCode, propertiesLength(p.properties, 14)) : 0;
+    case 14: return v5 ? reasonTailLength(p.reasonCode, propertiesLength(p.properties, 1 << 14)) : 0;
     case 15:
       if (!v5) throw encodeError(TypeError, 'AUTH does not exist before MQTT 5');
-      return reasonTailLength(p.reasonCode, propertiesLength(p.properties, 15));
+      return reasonTailLength(p.reasonCode, propertiesLength(p.properties, 1 << 15));
     default: throw encodeError(TypeError, `unknown packet type ${(p as { type: unknown }).type}`);
   }
 }
@@ -421,7 +459,7 @@ function ackListLength(p: SubackPacket | UnsubackPacket, version: ProtocolVersio
     if (p.type === 9) subackCode(code, version);
     else checkInt(code, 0xff, 'UNSUBACK reason code');
   }
-  const propsLength = version === 5 ? withLengthPrefix(propertiesLength(p.properties, p.type)) : 0;
+  const propsLength = version === 5 ? withLengthPrefix(propertiesLength(p.properties, 1 << p.type)) : 0;
   return checkRemainingLength(2 + propsLength + codes.length);
 }
 
@@ -436,14 +474,14 @@ function writeBody(buf: Buffer, offset: number, p: Exclude<Packet, PublishPacket
     case 2:
       buf[offset++] = p.sessionPresent && version > 3 ? 1 : 0; // 3.1 has no Session Present flag
       buf[offset++] = p.reasonCode;
-      return v5 ? writeProperties(buf, offset, p.properties, propertiesLength(p.properties, 2)) : offset;
+      return v5 ? writeProperties(buf, offset, p.properties, propertiesLength(p.properties, 1 << 2)) : offset;
     case 4: case 5: case 6: case 7:
       offset = writeUint16(buf, offset, p.packetId);
       if (!v5) return offset;
-      return writeReasonTail(buf, offset, p.reasonCode, p.properties, propertiesLength(p.properties, p.type));
+      return writeReasonTail(buf, offset, p.reasonCode, p.properties, propertiesLength(p.properties, 1 << p.type));
     case 8:
       offset = writeUint16(buf, offset, p.packetId);
-      if (v5) offset = writeProperties(buf, offset, p.properties, propertiesLength(p.properties, 8));
+      if (v5) offset = writeProperties(buf, offset, p.properties, propertiesLength(p.properties, 1 << 8));
       for (const s of p.subscriptions) {
         offset = writeUtf8(buf, offset, s.topicFilter);
         buf[offset++] = subscriptionOptions(s, version);
@@ -452,18 +490,18 @@ function writeBody(buf: Buffer, offset: number, p: Exclude<Packet, PublishPacket
     case 9: case 11:
       offset = writeUint16(buf, offset, p.packetId);
       if (!v5 && p.type === 11) return offset;
-      if (v5) offset = writeProperties(buf, offset, p.properties, propertiesLength(p.properties, p.type));
+      if (v5) offset = writeProperties(buf, offset, p.properties, propertiesLength(p.properties, 1 << p.type));
       for (const code of p.reasonCodes) buf[offset++] = p.type === 9 ? subackCode(code, version) : code;
       return offset;
     case 10:
       offset = writeUint16(buf, offset, p.packetId);
-      if (v5) offset = writeProperties(buf, offset, p.properties, propertiesLength(p.properties, 10));
+      if (v5) offset = writeProperties(buf, offset, p.properties, propertiesLength(p.properties, 1 << 10));
       for (const filter of p.topicFilters) offset = writeUtf8(buf, offset, filter);
       return offset;
     case 12: case 13: return offset;
     case 14: case 15:
       if (!v5) return offset;
-      return writeReasonTail(buf, offset, p.reasonCode, p.properties, propertiesLength(p.properties, p.type));
+      return writeReasonTail(buf, offset, p.reasonCode, p.properties, propertiesLength(p.properties, 1 << p.type));
   }
 }
 
