@@ -13,10 +13,12 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const root = new URL('..', import.meta.url).pathname;
-const bin = path.join(root, 'bin/culex.js');
+/** A private build (others may rebuild dist/ while a compare runs): <tmp>/dist, with the CLI entry beside it. */
+let dist = path.join(root, 'dist');
 
 interface Broker {
   readonly name: string;
@@ -51,8 +53,8 @@ const { values: opts } = parseArgs({
   },
 });
 const rounds = Number(opts.rounds ?? (opts.quick ? 1 : 3));
-const seconds = Number(opts.seconds ?? (opts.quick ? 1.5 : 3));
-const warmup = Number(opts.warmup ?? (opts.quick ? 0.5 : 1));
+const seconds = Number(opts.seconds ?? (opts.quick ? 1.5 : 2.5));
+const warmup = Number(opts.warmup ?? 0.5);
 const idleConnections = opts.quick ? 2000 : 10_000;
 
 function sh(cmd: string, args: string[]): string {
@@ -67,7 +69,7 @@ function sh(cmd: string, args: string[]): string {
 function findBrokers(tmp: string): Broker[] {
   const brokers: Broker[] = [{
     name: 'Culex', version: `${pkgVersion(root)} (${commit()})`,
-    command: (port) => [process.execPath, path.join(root, 'bench/brokers/culex.mjs'), String(port)],
+    command: (port) => [process.execPath, path.join(root, 'bench/brokers/culex.mjs'), String(port), dist],
   }];
   const mosquitto = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto', '/usr/local/sbin/mosquitto'].find(existsSync);
   if (mosquitto === undefined) {
@@ -171,7 +173,8 @@ async function runOne(broker: Broker, c: Case, round: number): Promise<Run> {
     await waitForPort(port, child);
     const args = [...c.args, '-p', String(port), '--json', ...(c.kind === 'conn' ? ['--pid', String(child.pid)] : [])];
     const out = await new Promise<string>((resolve, reject) => {
-      const bench = spawn('taskset', ['-c', '1', process.execPath, bin, 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const cli = ['--input-type=module', '-e', `const { main } = await import(${JSON.stringify(pathToFileURL(path.join(dist, 'cli/index.js')).href)}); process.exitCode = await main(process.argv.slice(1));`];
+      const bench = spawn('taskset', ['-c', '1', process.execPath, ...cli, 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let err = '';
       bench.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -315,9 +318,10 @@ function pkgVersion(dir: string): string {
 }
 
 async function main(): Promise<void> {
-  process.stderr.write('building dist/ ...\n');
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'culex-compare-'));
+  dist = path.join(tmp, 'dist');
+  process.stderr.write(`building src/ into ${dist} ...\n`);
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.json', '--outDir', dist, '--declaration', 'false', '--sourceMap', 'false'], { cwd: root, stdio: 'inherit' });
   const brokers = findBrokers(tmp);
   const allCases = cases();
   const cpu = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? os.cpus()[0]?.model ?? 'unknown';
