@@ -133,6 +133,22 @@ describe('01 connect', () => {
     assert.equal(msg.qos, 1);
   });
 
+  test('a takeover with clean session 1 closes the old connection and discards its session [MQTT-3.1.4-2, MQTT-3.1.2-6]', async (t) => {
+    const { port } = await brokerFor(t);
+    const old = await openClient(t, port, { clientId: 'taken-clean', clean: false });
+    await old.subscribe([['takeover/clean', 1]]);
+    const fresh = await openRaw(t, port);
+    assert.deepEqual(await fresh.connect({ clientId: 'taken-clean', clean: true }), {
+      type: 'connack',
+      sessionPresent: false,
+      returnCode: 0,
+    });
+    await old.expectClosed();
+    const pub = await openClient(t, port, { clientId: 'takeover-clean-pub' });
+    await pub.publish({ topic: 'takeover/clean', payload: 'nobody', qos: 1 });
+    await fresh.expectNothing(150);
+  });
+
   test('Session Present is 0 with clean session 1, even if a session was stored [MQTT-3.2.2-1]', async (t) => {
     const { port } = await brokerFor(t);
     const first = await openClient(t, port, { clientId: 'sp-clean', clean: false });

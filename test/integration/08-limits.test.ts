@@ -115,9 +115,10 @@ describe('08 limits', () => {
     await fast.subscribe([['tick', 0]]);
     const pub = await openClient(t, port, { clientId: 'flooder' });
 
-    const slowState = { isGone: false };
-    const slowGone = waitForDisconnect(broker, 'slow', 15_000).then(() => {
+    const slowState = { isGone: false, reason: '' };
+    const slowGone = waitForDisconnect(broker, 'slow', 15_000).then((args) => {
       slowState.isGone = true;
+      slowState.reason = String(args[1]);
     });
     const chunk = Buffer.alloc(256 * 1024, 0x61);
     let sentBytes = 0;
@@ -131,6 +132,7 @@ describe('08 limits', () => {
       }
     }
     await slowGone;
+    assert.match(slowState.reason, /slow|drain/i, 'disconnected as a slow consumer');
     await pub.publish({ topic: 'tick', payload: 'after', qos: 1 });
     assert.equal((await fast.expect('publish')).payload.toString(), 'after');
   });
