@@ -378,16 +378,21 @@ function writeConnect(buf: Buffer, offset: number, p: ConnectPacket, version: Pr
 // ---------------------------------------------------------------------------------------------------------------
 // The other packets: remaining length, then body. `type` selects the layout.
 
-/** Remaining length of the acknowledgement-like packets whose v5 variable header is [id] reason [properties]. */
-function reasonTailLength(reasonCode: number, propsLength: number): number {
+/**
+ * Remaining length of the v5 tail "reason code, properties": nothing when the reason is 0 and there are no
+ * properties; the reason code alone when it is not 0 and the packet lets the Property Length go (PUBACK, PUBREC,
+ * PUBREL, PUBCOMP 3.4.2.2.1 and siblings; DISCONNECT 3.14.2.2.1). AUTH has no such rule: its reason code always comes
+ * with a Property Length (3.15.2.1).
+ */
+function reasonTailLength(reasonCode: number, propsLength: number, isPropertyLengthOptional: boolean): number {
   checkInt(reasonCode, 0xff, 'reason code');
-  if (propsLength > 0) return 1 + withLengthPrefix(propsLength);
+  if (propsLength > 0 || (reasonCode !== 0 && !isPropertyLengthOptional)) return 1 + withLengthPrefix(propsLength);
   return reasonCode === 0 ? 0 : 1;
 }
 
 function writeReasonTail(buf: Buffer, offset: number, reasonCode: number, props: Properties | undefined,
-  propsLength: number): number {
-  if (propsLength > 0) {
+  propsLength: number, isPropertyLengthOptional: boolean): number {
+  if (propsLength > 0 || (reasonCode !== 0 && !isPropertyLengthOptional)) {
     buf[offset++] = reasonCode;
     return writeProperties(buf, offset, props, propsLength);
   }
@@ -425,7 +430,7 @@ function remainingLength(p: Packet, version: ProtocolVersion): number {
     case 3: return publishVariableLength(p, version, utf8Length(p.topic), publishPropertiesLength(p, version));
     case 4: case 5: case 6: case 7:
       checkPacketId(p.packetId);
-      return v5 ? 2 + reasonTailLength(p.reasonCode, propertiesLength(p.properties, 1 << p.type)) : 2;
+      return v5 ? 2 + reasonTailLength(p.reasonCode, propertiesLength(p.properties, 1 << p.type), true) : 2;
     case 8: {
       checkPacketId(p.packetId);
       let length = v5 ? 2 + withLengthPrefix(propertiesLength(p.properties, 1 << 8)) : 2;
@@ -443,10 +448,10 @@ function remainingLength(p: Packet, version: ProtocolVersion): number {
       return checkRemainingLength(length);
     }
     case 12: case 13: return 0;
-    case 14: return v5 ? reasonTailLength(p.reasonCode, propertiesLength(p.properties, 1 << 14)) : 0;
+    case 14: return v5 ? reasonTailLength(p.reasonCode, propertiesLength(p.properties, 1 << 14), true) : 0;
     case 15:
       if (!v5) throw encodeError(TypeError, 'AUTH does not exist before MQTT 5');
-      return reasonTailLength(p.reasonCode, propertiesLength(p.properties, 1 << 15));
+      return reasonTailLength(p.reasonCode, propertiesLength(p.properties, 1 << 15), false);
     default: throw encodeError(TypeError, `unknown packet type ${(p as { type: unknown }).type}`);
   }
 }
@@ -478,7 +483,8 @@ function writeBody(buf: Buffer, offset: number, p: Exclude<Packet, PublishPacket
     case 4: case 5: case 6: case 7:
       offset = writeUint16(buf, offset, p.packetId);
       if (!v5) return offset;
-      return writeReasonTail(buf, offset, p.reasonCode, p.properties, propertiesLength(p.properties, 1 << p.type));
+      return writeReasonTail(buf, offset, p.reasonCode, p.properties, propertiesLength(p.properties, 1 << p.type),
+        true);
     case 8:
       offset = writeUint16(buf, offset, p.packetId);
       if (v5) offset = writeProperties(buf, offset, p.properties, propertiesLength(p.properties, 1 << 8));
@@ -501,7 +507,8 @@ function writeBody(buf: Buffer, offset: number, p: Exclude<Packet, PublishPacket
     case 12: case 13: return offset;
     case 14: case 15:
       if (!v5) return offset;
-      return writeReasonTail(buf, offset, p.reasonCode, p.properties, propertiesLength(p.properties, 1 << p.type));
+      return writeReasonTail(buf, offset, p.reasonCode, p.properties, propertiesLength(p.properties, 1 << p.type),
+        p.type === 14);
   }
 }
 
