@@ -175,6 +175,22 @@ describe('05 session', () => {
     assert.ok(count >= 1 && count <= 3, `${count} messages of 30 bytes were queued under a 100-byte limit`);
   });
 
+  test('an MQTT 3.1 client resumes its persistent session; its CONNACK byte 1 stays 0 (reserved in 3.1)', async (t) => {
+    const { port } = await brokerFor(t);
+    const first = await openClient(t, port, { protocolVersion: 3, clientId: 'persist31', clean: false });
+    await first.subscribe([['p31/t', 1]]);
+    await disconnect(first);
+    const pub = await openClient(t, port, { clientId: 'persist31-pub' });
+    await pub.publish({ topic: 'p31/t', payload: 'kept for 3.1', qos: 1 });
+    const c = await openRaw(t, port);
+    assert.deepEqual(await c.connect({ protocolVersion: 3, clientId: 'persist31', clean: false }), {
+      type: 'connack',
+      sessionPresent: false,
+      returnCode: 0,
+    });
+    assert.equal((await c.expect('publish')).payload.toString(), 'kept for 3.1');
+  });
+
   test('takeover with clean session 0 keeps queued in-flight messages for the new connection [MQTT-3.1.4-2, MQTT-4.4.0-1]', async (t) => {
     const { port } = await brokerFor(t);
     const first = await openClient(t, port, { clientId: 'handover', clean: false });
