@@ -71,6 +71,9 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
     };
     this.logger = options.logger ?? silentLogger;
     this.persistence = options.persistence ?? new MemoryPersistence();
+    this.stats.sessionCounters.onDrop = (clientId, total, reason) => {
+      this.logger.warn(`Dropped a message for client ${clientId} (${reason}); ${total} dropped for it so far.`);
+    };
     this.ready = this.#restore();
     this.ready.catch((err: unknown) => this.#reportError(err as Error));
     this.#sweepTimer = setInterval(this.#sweep, SWEEP_INTERVAL_MS);

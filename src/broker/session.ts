@@ -38,6 +38,8 @@ export interface SessionLimits {
 
 export interface SessionCounters {
   messagesDropped: number;
+  /** Told of a session's 1st drop and every 1,000th after, so drops are logged without flooding the log. */
+  onDrop?: (clientId: string, droppedTotal: number, reason: string) => void;
 }
 
 export class Session {
@@ -61,6 +63,8 @@ export class Session {
   /** Per-publish scratch used by the router to deliver once per session [MQTT-3.3.5-1]. */
   routeStamp = 0;
   routeQos: QoS = 0;
+  /** Messages this session lost: queue full, or too large for the client. */
+  droppedCount = 0;
 
   constructor(clientId: string, isClean: boolean, expiryIntervalSeconds: number, limits: SessionLimits,
     store: Persistence, counters: SessionCounters) {
@@ -108,13 +112,21 @@ export class Session {
       return;
     }
     if (!isExemptFromLimit && this.#isQueueFull(message)) {
-      this.#counters.messagesDropped++;
+      this.#drop('queue full');
       return;
     }
     message.detach();
     this.#queue.push(entry);
     this.#queuedBytes += message.payload.length;
     this.#save(entry);
+  }
+
+  #drop(reason: string): void {
+    this.#counters.messagesDropped++;
+    this.droppedCount++;
+    if (this.droppedCount === 1 || this.droppedCount % 1000 === 0) {
+      this.#counters.onDrop?.(this.clientId, this.droppedCount, reason);
+    }
   }
 
   #window(): number {
@@ -136,7 +148,7 @@ export class Session {
     }
     entry.packetId = this.#allocatePacketId();
     if (!this.link!.sendPublish(entry.message, entry.qos as 1 | 2, entry.packetId, entry.retain, false)) {
-      this.#counters.messagesDropped++;
+      this.#drop('larger than the client accepts');
       return false;
     }
     entry.state = 'publish';

@@ -1,3 +1,5 @@
+import type { SessionCounters } from './session.js';
+
 /**
  * Counters behind `$SYS` and metrics. Plain numbers incremented on the hot path; rates are derived at report time.
  */
@@ -16,5 +18,5 @@ export class Stats {
   slowConsumersDisconnected = 0;
   protocolErrors = 0;
   /** Shared with sessions: messages dropped because a queue was full. */
-  readonly sessionCounters = { messagesDropped: 0 };
+  readonly sessionCounters: SessionCounters = { messagesDropped: 0 };
 }
