@@ -51,6 +51,7 @@ export class Connection implements SessionLink {
   readonly topicAliases = new Map<number, string>();
   closeReason: CloseReason | undefined;
   #isPumpPaused = false;
+  #droppedCount = 0;
   #isCorked = false;
   #drainTimer: NodeJS.Timeout | undefined;
   #info: ClientInfo | undefined;
@@ -187,7 +188,7 @@ export class Connection implements SessionLink {
     let bytes: Buffer;
     if (qos === 0) {
       if (this.stream.writableLength > this.broker.options.maxWriteBufferBytes) {
-        this.broker.stats.publishDropped++;
+        this.#countDrop('socket backed up');
         return false;
       }
       bytes = message.encoded(this.protocolVersion, true, retain).bytes;
@@ -196,7 +197,7 @@ export class Connection implements SessionLink {
     }
     if (bytes.length > this.maxOutboundPacketBytes) {
       // [MQTT-3.1.2-25]: never send a packet over the client's Maximum Packet Size; the message is dropped for it.
-      this.broker.stats.publishDropped++;
+      this.#countDrop('over the client\'s Maximum Packet Size');
       return false;
     }
     if (this.broker.options.isVerbose) {
@@ -206,6 +207,16 @@ export class Connection implements SessionLink {
     this.broker.stats.publishSent++;
     this.write(bytes);
     return true;
+  }
+
+  /** Counted always; logged on the first drop of a connection and every 1,000th after. */
+  #countDrop(reason: string): void {
+    this.broker.stats.publishDropped++;
+    this.#droppedCount++;
+    if (this.#droppedCount === 1 || this.#droppedCount % 1000 === 0) {
+      this.broker.logger.warn(`Dropped a message for client ${this.label} (${reason}); `
+        + `${this.#droppedCount} dropped on this connection so far.`);
+    }
   }
 
   sendPubrel(packetId: number): void {
