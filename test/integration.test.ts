@@ -2,7 +2,6 @@
  * Entry file for the integration suite: real sockets against an in-process broker, plus MQTT.js and Mosquitto's
  * command-line clients as independent peers. One process for the whole area (see DEPENDENCIES.md, "Tests").
  */
-/* oxlint-disable import/no-unassigned-import -- importing a test file registers its tests */
 import './integration/01-connect.test.js';
 import './integration/02-subscribe.test.js';
 import './integration/03-publish.test.js';
