@@ -1,0 +1,253 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import {
+  ConfigFileError, emptyConfig, parseBrokerConfig, resolveListeners, supportedDirectives, type BrokerConfig,
+} from '../../src/cli/broker-config.ts';
+import { ConfigError, type BrokerOptions } from '../../src/broker/config.ts';
+import { allLevels, createStreamLogger, isConnectionMessage } from '../../src/cli/log.ts';
+
+const FILE = '/etc/culex/test.conf';
+
+function parse(text: string): BrokerConfig {
+  return parseBrokerConfig(text, FILE);
+}
+
+function options(text: string): BrokerOptions {
+  return parse(text).options;
+}
+
+/** Asserts that parsing fails with a ConfigFileError whose message is exactly `message`. */
+function fails(text: string, message: string, line: number): void {
+  assert.throws(() => parse(text), (err: unknown) => {
+    assert.ok(err instanceof ConfigFileError);
+    assert.ok(err instanceof ConfigError);
+    assert.equal(err.code, 'CULEX_ERR_CONFIG');
+    assert.equal(err.message, message);
+    assert.equal(err.fileName, FILE);
+    assert.equal(err.line, line);
+    return true;
+  });
+}
+
+describe('parseBrokerConfig: syntax', () => {
+  test('an empty file gives no options, no listeners and default logging', () => {
+    assert.deepEqual(parse(''), emptyConfig());
+  });
+
+  test('comments, blank lines, indentation, tabs and CRLF are accepted', () => {
+    const config = parse('# a comment\r\n\r\n   \n\t# indented comment\n  max_queued_messages\t\t 5  \r\nport 1884\n');
+    assert.deepEqual(config.options, { maxQueuedMessages: 5 });
+    assert.deepEqual(config.defaultListener, { port: 1884 });
+  });
+
+  test('a # after a value is not a comment (as in Mosquitto): extra value error', () => {
+    fails('port 1883 # main', `Unexpected extra value "#" for "port" in ${FILE}:1.`, 1);
+  });
+
+  test('a later line overrides an earlier one', () => {
+    assert.equal(options('max_queued_messages 5\nmax_queued_messages 7\n').maxQueuedMessages, 7);
+  });
+
+  test('directive names are case-sensitive, as in Mosquitto', () => {
+    fails('Port 1883', `Unknown or unsupported configuration directive "Port" in ${FILE}:1.`, 1);
+  });
+});
+
+describe('parseBrokerConfig: each directive', () => {
+  const table: [string, BrokerOptions][] = [
+    ['max_connections -1', { maxConnections: Infinity }],
+    ['max_connections 50', { maxConnections: 50 }],
+    ['max_inflight_messages 0', { maxInflight: 65_535 }],
+    ['max_inflight_messages 1', { maxInflight: 1 }],
+    ['max_queued_messages 0', { maxQueuedMessages: 0 }],
+    ['max_queued_messages 100', { maxQueuedMessages: 100 }],
+    ['max_queued_bytes 0', { maxQueuedBytes: 0 }],
+    ['max_queued_bytes 4096', { maxQueuedBytes: 4096 }],
+    ['message_size_limit 0', { maxPacketBytes: 268_435_460 }],
+    ['message_size_limit 1000', { maxPacketBytes: 1000 + 1033 + 65_535 }],
+    ['culex_max_topic_bytes 100\nmessage_size_limit 1000', { maxTopicBytes: 100, maxPacketBytes: 1000 + 1033 + 100 }],
+    ['message_size_limit 1000\nculex_max_topic_bytes 100', { maxTopicBytes: 100, maxPacketBytes: 1000 + 1033 + 100 }],
+    ['message_size_limit 268435455', { maxPacketBytes: 268_435_460 }],
+    ['max_packet_size 0', { maxPacketBytes: 268_435_460 }],
+    ['max_packet_size 2048', { maxPacketBytes: 2048 }],
+    ['max_packet_size 2048\nmessage_size_limit 100000', { maxPacketBytes: 2048 }],
+    ['max_packet_size 1000000\nmessage_size_limit 100', { maxPacketBytes: 100 + 1033 + 65_535 }],
+    ['sys_interval 0', { sysIntervalSeconds: 0 }],
+    ['sys_interval 60', { sysIntervalSeconds: 60 }],
+    ['persistence false', {}],
+    ['allow_anonymous true', {}],
+    ['culex_connect_timeout_ms 500', { connectTimeoutMs: 500 }],
+    ['culex_drain_timeout_ms 2000', { drainTimeoutMs: 2000 }],
+    ['culex_max_topic_bytes 1024', { maxTopicBytes: 1024 }],
+    ['culex_max_topic_levels 16', { maxTopicLevels: 16 }],
+    ['culex_max_client_id_bytes 23', { maxClientIdBytes: 23 }],
+    ['culex_max_subscriptions_per_client -1', { maxSubscriptionsPerClient: Infinity }],
+    ['culex_max_subscriptions_per_client 10', { maxSubscriptionsPerClient: 10 }],
+    ['culex_max_write_buffer_bytes 65536', { maxWriteBufferBytes: 65_536 }],
+  ];
+  for (const [text, expected] of table) {
+    test(`${text.replace('\n', ' + ')} gives ${JSON.stringify(expected, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v))}`,
+      () => {
+        assert.deepEqual(options(text), expected);
+      });
+  }
+
+  test('port and bind_address make the default listener', () => {
+    assert.deepEqual(parse('port 1884').defaultListener, { port: 1884 });
+    assert.deepEqual(parse('bind_address 127.0.0.1').defaultListener, { host: '127.0.0.1' });
+    assert.deepEqual(parse('bind_address ::1\nport 0').defaultListener, { port: 0, host: '::1' });
+  });
+
+  test('listener lines accumulate, with and without a bind address', () => {
+    assert.deepEqual(parse('listener 1883\nlistener 8883 127.0.0.1\n').listeners,
+      [{ port: 1883 }, { port: 8883, host: '127.0.0.1' }]);
+  });
+
+  test('log_type lines accumulate into levels', () => {
+    assert.deepEqual(parse('log_type error\nlog_type warning\n').logging.levels, new Set(['error', 'warn']));
+    assert.deepEqual(parse('log_type notice\nlog_type information').logging.levels, new Set(['info']));
+    assert.deepEqual(parse('log_type all').logging.levels, new Set(allLevels));
+    assert.deepEqual(parse('log_type debug').logging.levels, new Set(['debug']));
+    assert.deepEqual(parse('log_type none').logging.levels, new Set());
+    assert.deepEqual(parse('log_type subscribe\nlog_type unsubscribe').logging.levels, new Set());
+  });
+
+  test('log_dest stderr, stdout and none', () => {
+    assert.deepEqual(parse('log_dest stdout').logging.destinations, ['stdout']);
+    assert.deepEqual(parse('log_dest stdout\nlog_dest stderr\nlog_dest stdout').logging.destinations,
+      ['stdout', 'stderr']);
+    assert.deepEqual(parse('log_dest none').logging.destinations, []);
+  });
+
+  test('connection_messages and log_timestamp take true/false (and 1/0, as Mosquitto does)', () => {
+    assert.equal(parse('connection_messages false').logging.hasConnectionMessages, false);
+    assert.equal(parse('connection_messages 1').logging.hasConnectionMessages, true);
+    assert.equal(parse('log_timestamp false').logging.isTimestamped, false);
+    assert.equal(parse('log_timestamp 0').logging.isTimestamped, false);
+  });
+
+  test('the supported directives are exactly these (README.md lists the same)', () => {
+    assert.deepEqual(supportedDirectives.toSorted(), [
+      'allow_anonymous', 'bind_address', 'connection_messages', 'culex_connect_timeout_ms', 'culex_drain_timeout_ms',
+      'culex_max_client_id_bytes', 'culex_max_subscriptions_per_client', 'culex_max_topic_bytes',
+      'culex_max_topic_levels', 'culex_max_write_buffer_bytes', 'listener', 'log_dest', 'log_timestamp', 'log_type',
+      'max_connections', 'max_inflight_messages', 'max_packet_size', 'max_queued_bytes', 'max_queued_messages',
+      'message_size_limit', 'persistence', 'port', 'sys_interval',
+    ]);
+  });
+});
+
+describe('parseBrokerConfig: errors name the file, the line and the directive', () => {
+  test('unknown or unsupported directives, including real Mosquitto ones, are refused', () => {
+    for (const directive of ['password_file', 'acl_file', 'certfile', 'include_dir', 'max_keepalive', 'frobnicate']) {
+      fails(`port 1883\n\n# comment\n${directive} /x\n`,
+        `Unknown or unsupported configuration directive "${directive}" in ${FILE}:4.`, 4);
+    }
+  });
+
+  const table: [string, string][] = [
+    ['port', 'Missing value for "port"'],
+    ['port abc', 'Bad value "abc" for "port" (expected a port from 1 to 65535, or 0 for any free port)'],
+    ['port 65536', 'Bad value "65536" for "port" (expected a port from 1 to 65535, or 0 for any free port)'],
+    ['port -1', 'Bad value "-1" for "port" (expected a port from 1 to 65535, or 0 for any free port)'],
+    ['port 1883 1884', 'Unexpected extra value "1884" for "port"'],
+    ['bind_address', 'Missing value for "bind_address"'],
+    ['listener', 'Missing port for "listener"'],
+    ['listener 1883 127.0.0.1 x', 'Unexpected extra value "x" for "listener"'],
+    ['listener 0 /run/culex.sock', 'Unix socket listeners are not supported yet'],
+    ['max_connections 0', 'Bad value "0" for "max_connections" (expected -1 for unlimited, or a positive integer)'],
+    ['max_connections -2', 'Bad value "-2" for "max_connections" (expected -1 for unlimited, or a positive integer)'],
+    ['max_connections 1.5', 'Bad value "1.5" for "max_connections" (expected -1 for unlimited, or a positive integer)'],
+    ['max_inflight_messages 65536',
+      'Bad value "65536" for "max_inflight_messages" (expected an integer from 0 (unlimited) to 65535)'],
+    ['max_queued_messages -1', 'Bad value "-1" for "max_queued_messages" (expected an integer >= 0 (0 = unlimited))'],
+    ['max_queued_bytes 1k', 'Bad value "1k" for "max_queued_bytes" (expected an integer >= 0 (0 = unlimited))'],
+    ['message_size_limit 268435456',
+      'Bad value "268435456" for "message_size_limit" (expected an integer from 0 (unlimited) to 268435455)'],
+    ['max_packet_size 10', 'Bad value "10" for "max_packet_size" (expected at least 20, or 0 for unlimited)'],
+    ['sys_interval -1', 'Bad value "-1" for "sys_interval" (expected seconds >= 0 (0 disables))'],
+    ['persistence true', '"persistence true" is not supported yet: this version keeps sessions in memory only'],
+    ['persistence maybe', 'Bad value "maybe" for "persistence" (expected true or false)'],
+    ['allow_anonymous false', '"allow_anonymous false" is not supported yet: password files arrive in a later version, '
+      + 'and without one no client could connect'],
+    ['connection_messages yes', 'Bad value "yes" for "connection_messages" (expected true or false)'],
+    ['log_type verbose', 'Bad value "verbose" for "log_type" (supported: debug, error, warning, notice, information, '
+      + 'all, none, subscribe, unsubscribe)'],
+    ['log_dest file /var/log/culex.log', '"log_dest file" is not supported yet (supported: stderr, stdout, none)'],
+    ['log_dest syslog', '"log_dest syslog" is not supported yet (supported: stderr, stdout, none)'],
+    ['log_dest', 'Missing value for "log_dest"'],
+    ['culex_connect_timeout_ms 0', 'Bad value "0" for "culex_connect_timeout_ms" (expected a positive number of milliseconds)'],
+    ['culex_max_topic_bytes 65536', 'Bad value "65536" for "culex_max_topic_bytes" (expected an integer from 1 to 65535)'],
+    ['culex_max_client_id_bytes 0', 'Bad value "0" for "culex_max_client_id_bytes" (expected an integer from 1 to 65535)'],
+    ['culex_max_write_buffer_bytes x',
+      'Bad value "x" for "culex_max_write_buffer_bytes" (expected a positive integer)'],
+  ];
+  for (const [text, problem] of table) {
+    test(`"${text}" on line 3`, () => {
+      fails(`# header\nmax_queued_messages 10\n${text}\n`, `${problem} in ${FILE}:3.`, 3);
+    });
+  }
+});
+
+describe('resolveListeners', () => {
+  test('no configuration: port 1883 on all interfaces', () => {
+    assert.deepEqual(resolveListeners(emptyConfig(), []), [{ port: 1883 }]);
+  });
+
+  test('-p ports replace the default listener and keep its bind_address', () => {
+    assert.deepEqual(resolveListeners(parse('port 1884\nbind_address 127.0.0.1'), [0, 1885]),
+      [{ port: 0, host: '127.0.0.1' }, { port: 1885, host: '127.0.0.1' }]);
+  });
+
+  test('listener lines only: no default listener', () => {
+    assert.deepEqual(resolveListeners(parse('listener 1884 127.0.0.1'), []), [{ port: 1884, host: '127.0.0.1' }]);
+  });
+
+  test('port plus listener lines: both, default first', () => {
+    assert.deepEqual(resolveListeners(parse('listener 8884\nport 1884'), []), [{ port: 1884 }, { port: 8884 }]);
+  });
+
+  test('-p plus listener lines: the -p ports, then the listeners', () => {
+    assert.deepEqual(resolveListeners(parse('listener 8884'), [1886]), [{ port: 1886 }, { port: 8884 }]);
+  });
+});
+
+function capture(): { stream: PassThrough; text: () => string } {
+  const stream = new PassThrough();
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  return { stream, text: () => Buffer.concat(chunks).toString() };
+}
+
+describe('createStreamLogger', () => {
+  test('writes "<unix seconds>: message" for enabled levels only', () => {
+    const out = capture();
+    const logger = createStreamLogger({ streams: [out.stream], now: () => 1_700_000_000_999 });
+    logger.debug('hidden');
+    logger.info('shown');
+    logger.warn('warned');
+    logger.error('failed');
+    assert.equal(out.text(), '1700000000: shown\n1700000000: warned\n1700000000: failed\n');
+  });
+
+  test('all levels, without timestamps, to several streams', () => {
+    const a = capture();
+    const b = capture();
+    const logger = createStreamLogger({ streams: [a.stream, b.stream], levels: allLevels, isTimestamped: false });
+    logger.debug('Received PINGREQ from c1');
+    assert.equal(a.text(), 'Received PINGREQ from c1\n');
+    assert.equal(b.text(), 'Received PINGREQ from c1\n');
+  });
+
+  test('accept filters lines, as connection_messages false does', () => {
+    const out = capture();
+    const logger = createStreamLogger({ streams: [out.stream], isTimestamped: false,
+      accept: (_level, m) => !isConnectionMessage(m) });
+    logger.info('New client connected from 127.0.0.1:5000 as c1 (p2, c1, k60).');
+    logger.info('Client c1 disconnected.');
+    logger.info('Client c1 closed its connection (socketError).');
+    logger.info('Denied PUBLISH from c1 to \'a\'.');
+    assert.equal(out.text(), 'Denied PUBLISH from c1 to \'a\'.\n');
+  });
+});
