@@ -1,5 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import {
   ConfigFileError, emptyConfig, parseBrokerConfig, resolveListeners, supportedDirectives, type BrokerConfig,
@@ -135,6 +136,11 @@ describe('parseBrokerConfig: each directive', () => {
       'max_connections', 'max_inflight_messages', 'max_packet_size', 'max_queued_bytes', 'max_queued_messages',
       'message_size_limit', 'persistence', 'port', 'sys_interval',
     ]);
+  });
+
+  test('README.md has a row for every supported directive', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    for (const directive of supportedDirectives) assert.ok(readme.includes(`| \`${directive}\` |`), directive);
   });
 });
 
