@@ -17,7 +17,7 @@ import type { BrokerContext } from './context.js';
 import { dispatch } from './handlers/index.js';
 import type { ClientInfo } from './hooks.js';
 import type { Message } from './message.js';
-import { describePacket, describePublish } from './packet-log.js';
+import { describePacket, describePublish, packetLine } from './packet-log.js';
 import type { Session, SessionLink } from './session.js';
 
 export type ConnectionState = 'awaitingConnect' | 'connecting' | 'connected' | 'closed';
@@ -117,7 +117,7 @@ export class Connection implements SessionLink {
       }
       if (packet === null) return;
       this.broker.stats.messagesReceived++;
-      if (this.broker.options.isVerbose) this.broker.logger.debug(`Received ${describePacket(packet)} from ${this.label}`);
+      if (this.broker.options.isVerbose) this.broker.logger.debug(packetLine('in', packet.type === 1 ? packet.clientId : this.label, describePacket(packet)));
       let pending: Promise<void> | void;
       try {
         pending = dispatch(this, packet);
@@ -178,7 +178,7 @@ export class Connection implements SessionLink {
 
   sendPacket(packet: Packet): void {
     if (this.state === 'closed') return;
-    if (this.broker.options.isVerbose) this.broker.logger.debug(`Sending ${describePacket(packet)} to ${this.label}`);
+    if (this.broker.options.isVerbose) this.broker.logger.debug(packetLine('out', this.label, describePacket(packet)));
     this.write(encode(packet, this.protocolVersion));
   }
 
@@ -201,8 +201,8 @@ export class Connection implements SessionLink {
       return false;
     }
     if (this.broker.options.isVerbose) {
-      this.broker.logger.debug(`Sending ${describePublish(dup, qos, retain, packetId, message.topic,
-        message.payload.length)} to ${this.label}`);
+      this.broker.logger.debug(packetLine('out', this.label,
+        describePublish(dup, qos, retain, packetId, message.topic, message.payload.length)));
     }
     this.broker.stats.publishSent++;
     this.write(bytes);

@@ -1,7 +1,15 @@
 /**
- * Mosquitto's `-v` packet lines: "Received PUBLISH from c1 (d0, q1, r0, m3, 'a/b', ... (5 bytes))". Only called
- * when verbose logging is on.
+ * Mosquitto's `-v` packet lines: "Received PUBLISH from c1 (d0, q1, r0, m3, 'a/b', ... (5 bytes))" and
+ * "Sending PUBACK to c1 (m3, rc0)". Only called when verbose logging is on.
  */
+
+/** "Received X from client (details)" / "Sending X to client (details)". */
+export function packetLine(direction: 'in' | 'out', client: string, description: string): string {
+  const space = description.indexOf(' ');
+  const name = space === -1 ? description : description.slice(0, space);
+  const details = space === -1 ? '' : description.slice(space);
+  return direction === 'in' ? `Received ${name} from ${client}${details}` : `Sending ${name} to ${client}${details}`;
+}
 import type { Packet } from '../protocol/types.js';
 import { PacketTypeName } from '../protocol/types.js';
 
