@@ -69,7 +69,7 @@ export const propertyDefinitions: readonly PropertyDefinition[] = [
 
 /** Definitions indexed by identifier (sparse array; undefined for an unknown identifier). */
 export const propertyById: readonly (PropertyDefinition | undefined)[] = (() => {
-  const byId: (PropertyDefinition | undefined)[] = new Array(0x2b).fill(undefined);
+  const byId: (PropertyDefinition | undefined)[] = Array.from({ length: 0x2b }, () => undefined);
   for (const d of propertyDefinitions) byId[d.id] = d;
   return byId;
 })();
