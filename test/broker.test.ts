@@ -1,0 +1,3 @@
+// Area entry: broker unit tests (data structures, no sockets).
+import './broker/subscription-trie.test.js';
+import './broker/retained.test.js';
