@@ -12,6 +12,6 @@ export type { Logger } from './broker/logger.js';
 export type { Message } from './broker/message.js';
 export { MemoryPersistence } from './persistence/memory/memory-persistence.js';
 export type {
-  Persistence, RestoredState, StoredMessage, StoredOutgoing, StoredSession, StoredSubscription,
+  Persistence, RestoredState, StoredDelayedWill, StoredMessage, StoredOutgoing, StoredSession, StoredSubscription,
 } from './persistence/persistence.js';
 export { listenTcp, type TcpListenOptions, type TcpListener } from './transport/tcp.js';

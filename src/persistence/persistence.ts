@@ -1,6 +1,6 @@
 /**
  * The storage interface behind the broker: sessions, their queued and in-flight outbound messages, inbound QoS 2
- * packet identifiers, and retained messages.
+ * packet identifiers, retained messages, and delayed wills (MQTT 5 Will Delay Interval).
  *
  * Design note: the broker keeps the live state of every session in memory and writes through to the store. Writes
  * are submitted synchronously (`save*`, `delete*`, `put*` return nothing) so that a store can group every write of
@@ -52,6 +52,17 @@ export interface StoredOutgoing {
   readonly message: StoredMessage;
 }
 
+/**
+ * A will whose publication waits for its Will Delay Interval (MQTT 5 section 3.1.3.2.2) after its connection closed.
+ * The broker publishes it at `fireAtMs` (or when the session ends first) unless the client reconnects.
+ */
+export interface StoredDelayedWill {
+  readonly clientId: string;
+  readonly message: StoredMessage;
+  /** Wall-clock time (ms since the epoch) at which the will is due. */
+  readonly fireAtMs: number;
+}
+
 export interface RestoredState {
   readonly sessions: readonly StoredSession[];
   /** Outbound entries by client id, in `seq` order. */
@@ -59,6 +70,8 @@ export interface RestoredState {
   /** Inbound QoS 2 packet identifiers awaiting PUBREL, by client id. */
   readonly incomingQos2: ReadonlyMap<string, readonly number[]>;
   readonly retained: readonly StoredMessage[];
+  /** Delayed wills not yet published or cancelled, one per client id at most. */
+  readonly delayedWills: readonly StoredDelayedWill[];
 }
 
 export interface Persistence {
@@ -69,7 +82,7 @@ export interface Persistence {
   open(): Promise<RestoredState>;
   close(): Promise<void>;
   saveSession(session: StoredSession): void;
-  /** Removes the session with its outbound entries and inbound QoS 2 identifiers. */
+  /** Removes the session with its outbound entries and inbound QoS 2 identifiers (not its delayed will). */
   deleteSession(clientId: string): void;
   putOutgoing(clientId: string, entry: StoredOutgoing): void;
   deleteOutgoing(clientId: string, seq: number): void;
@@ -77,6 +90,13 @@ export interface Persistence {
   deleteIncomingQos2(clientId: string, packetId: number): void;
   /** Stores the retained message of `topic`, or removes it when `message` is undefined. */
   putRetained(topic: string, message: StoredMessage | undefined): void;
+  /**
+   * Stores the delayed will of `clientId`, replacing any earlier one. A will is independent of the session record:
+   * `deleteSession` leaves it, because a session that ends publishes its pending will (MQTT 5 section 3.1.3.2.2).
+   */
+  putDelayedWill(clientId: string, will: { readonly message: StoredMessage; readonly fireAtMs: number }): void;
+  /** Removes the delayed will of `clientId` (published, or cancelled by a reconnect); unknown ids are a no-op. */
+  deleteDelayedWill(clientId: string): void;
   /** Resolves when every write submitted before the call is durable; rejects if one of them failed. */
   flush(): Promise<void>;
 }

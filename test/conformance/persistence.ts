@@ -12,7 +12,7 @@
  * instance). The suite opens `store` itself, and before each `reopen()` it flushes and closes the previous
  * instance; it then opens the returned one. Every store the suite opened is closed after its test.
  *
- * What the suite does not fix: the order of restored sessions, retained messages and inbound QoS 2 identifiers
+ * What the suite does not fix: the order of restored sessions, retained messages, delayed wills and inbound QoS 2 identifiers
  * (it sorts them), whether a client without outbound entries appears in `outgoing` with an empty list, and whether
  * absent optional fields come back absent or as `undefined`. Everything else must come back exactly: outbound
  * entries in `seq` order, payloads and binary properties byte for byte as Buffers, user properties in order.
@@ -20,7 +20,7 @@
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type {
-  Persistence, RestoredState, StoredMessage, StoredOutgoing, StoredSession, StoredSubscription,
+  Persistence, RestoredState, StoredDelayedWill, StoredMessage, StoredOutgoing, StoredSession, StoredSubscription,
 } from '../../src/persistence/persistence.js';
 
 export interface PersistenceHarness {
@@ -76,6 +76,10 @@ function retainedOf(state: RestoredState): StoredMessage[] {
   return [...state.retained].toSorted((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
 }
 
+function willsOf(state: RestoredState): StoredDelayedWill[] {
+  return [...state.delayedWills].toSorted((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0));
+}
+
 function outgoingOf(state: RestoredState, clientId: string): readonly StoredOutgoing[] {
   return state.outgoing.get(clientId) ?? [];
 }
@@ -94,6 +98,7 @@ function assertEmpty(state: RestoredState): void {
   assert.deepEqual(nonEmptyKeys(state.outgoing), []);
   assert.deepEqual(nonEmptyKeys(state.incomingQos2), []);
   assert.deepEqual(state.retained, []);
+  assert.deepEqual(state.delayedWills, []);
 }
 
 /** Every byte value, taken as a view into the middle of a larger buffer (a non-zero byteOffset). */
@@ -411,6 +416,63 @@ export function persistenceConformance(name: string, create: () => Promise<Persi
       assert.equal(outgoingOf(state, 'exp')[1]?.message.expiresAtMs, undefined);
       assert.equal(retainedOf(state).find((m) => m.topic === 'exp/r')?.expiresAtMs, expiresAtMs + 1);
       assert.equal(retainedOf(state).find((m) => m.topic === 'exp/none')?.expiresAtMs, undefined);
+    });
+
+    test('delayed wills: put, replace, delete, per client, with every message field', async (t) => {
+      const s = await open(t);
+      const properties = {
+        payloadFormatIndicator: 1, messageExpiryInterval: 30, contentType: 'text/plain', responseTopic: 'r/t',
+        correlationData: Buffer.from([0, 1, 0xFF]), userProperties: [['k', 'v'], ['k', 'w']] as [string, string][],
+      };
+      const w1 = message('will/a', binaryPayload(), { qos: 2, retain: true, properties, expiresAtMs: 1_700_000_030_000 });
+      s.store.putDelayedWill('wa', { message: w1, fireAtMs: 1_700_000_000_500 });
+      s.store.putDelayedWill('wb', { message: message('will/b', 'b1', { qos: 0 }), fireAtMs: 2 });
+      s.store.putDelayedWill('wc', { message: message('will/c', ''), fireAtMs: 3 });
+      let state = await s.restart();
+      assertSame(willsOf(state), [
+        { clientId: 'wa', message: w1, fireAtMs: 1_700_000_000_500 },
+        { clientId: 'wb', message: message('will/b', 'b1', { qos: 0 }), fireAtMs: 2 },
+        { clientId: 'wc', message: message('will/c', ''), fireAtMs: 3 },
+      ]);
+      const restored = willsOf(state)[0]!.message;
+      assert.ok(Buffer.isBuffer(restored.payload) && restored.payload.equals(binaryPayload()), 'will payload bytes');
+      assert.ok(Buffer.isBuffer(restored.properties?.correlationData), 'correlationData is a Buffer');
+
+      // The last put of a client id wins; delete removes one client's will; unknown ids are no-ops.
+      s.store.putDelayedWill('wb', { message: message('will/b', 'b2'), fireAtMs: 20 });
+      s.store.deleteDelayedWill('wc');
+      s.store.deleteDelayedWill('nobody');
+      state = await s.restart();
+      assertSame(willsOf(state).map((w) => [w.clientId, w.message.payload.toString('latin1'), w.fireAtMs]), [
+        ['wa', binaryPayload().toString('latin1'), 1_700_000_000_500], ['wb', 'b2', 20],
+      ]);
+      s.store.deleteDelayedWill('wa');
+      s.store.deleteDelayedWill('wb');
+      state = await s.restart();
+      assert.deepEqual(state.delayedWills, []);
+    });
+
+    test('delayed wills are independent of sessions: deleteSession keeps the will, deleteDelayedWill keeps the session', async (t) => {
+      const s = await open(t);
+      s.store.saveSession(session('dw'));
+      s.store.putOutgoing('dw', outgoing(1));
+      s.store.putDelayedWill('dw', { message: message('will/dw', 'x'), fireAtMs: 10 });
+      s.store.putDelayedWill('no-session', { message: message('will/ns', 'y'), fireAtMs: 11 });
+      await s.restart();
+      s.store.deleteSession('dw');
+      let state = await s.restart();
+      assert.deepEqual(state.sessions, []);
+      assert.deepEqual(willsOf(state).map((w) => w.clientId), ['dw', 'no-session']);
+      s.store.saveSession(session('dw'));
+      s.store.deleteDelayedWill('dw');
+      // In one turn: put then delete leaves nothing; delete then put leaves the put.
+      s.store.putDelayedWill('turn-a', { message: message('will/a', 'a'), fireAtMs: 1 });
+      s.store.deleteDelayedWill('turn-a');
+      s.store.deleteDelayedWill('no-session');
+      s.store.putDelayedWill('no-session', { message: message('will/ns', 'z'), fireAtMs: 12 });
+      state = await s.restart();
+      assertSame(sessionsOf(state), [session('dw')]);
+      assertSame(willsOf(state), [{ clientId: 'no-session', message: message('will/ns', 'z'), fireAtMs: 12 }]);
     });
 
     test('10,000 writes in one turn, then one flush, are all restored', async (t) => {

@@ -3,7 +3,7 @@
  * broker) but not the process. Not durable, so the broker does not wait on `flush()`.
  */
 import type {
-  Persistence, RestoredState, StoredMessage, StoredOutgoing, StoredSession,
+  Persistence, RestoredState, StoredDelayedWill, StoredMessage, StoredOutgoing, StoredSession,
 } from '../persistence.js';
 
 export class MemoryPersistence implements Persistence {
@@ -13,6 +13,7 @@ export class MemoryPersistence implements Persistence {
   readonly #outgoing = new Map<string, Map<number, StoredOutgoing>>();
   readonly #incoming = new Map<string, Set<number>>();
   readonly #retained = new Map<string, StoredMessage>();
+  readonly #wills = new Map<string, StoredDelayedWill>();
   #isOpen = false;
 
   async open(): Promise<RestoredState> {
@@ -28,6 +29,7 @@ export class MemoryPersistence implements Persistence {
       outgoing,
       incomingQos2,
       retained: [...this.#retained.values()],
+      delayedWills: [...this.#wills.values()],
     };
   }
 
@@ -80,6 +82,14 @@ export class MemoryPersistence implements Persistence {
   putRetained(topic: string, message: StoredMessage | undefined): void {
     if (message === undefined) this.#retained.delete(topic);
     else this.#retained.set(topic, message);
+  }
+
+  putDelayedWill(clientId: string, will: { readonly message: StoredMessage; readonly fireAtMs: number }): void {
+    this.#wills.set(clientId, { clientId, message: will.message, fireAtMs: will.fireAtMs });
+  }
+
+  deleteDelayedWill(clientId: string): void {
+    this.#wills.delete(clientId);
   }
 
   async flush(): Promise<void> {
