@@ -5,9 +5,15 @@ export * from './protocol/types.js';
 export { ReasonCode, ConnackReturnCode } from './protocol/reason-codes.js';
 export { ProtocolError } from './protocol/errors.js';
 export { createBroker, CulexBroker } from './create-broker.js';
-export { Broker, type BrokerEvents } from './broker/broker.js';
-export { ConfigError, defaultOptions, type BrokerOptions } from './broker/config.js';
+export { Broker, type BrokerEvents, type DisconnectClientOptions } from './broker/broker.js';
+export { ConfigError, defaultOptions, type BrokerOptions, type ServerRedirect } from './broker/config.js';
 export type { Hooks, ClientInfo, AuthenticateRequest, PublishRequest, SubscribeRequest } from './broker/hooks.js';
+export type {
+  EnhancedAuthContext, EnhancedAuthExchange, EnhancedAuthMethod, EnhancedAuthStep,
+} from './broker/hooks.js';
+export {
+  scramCredential, scramSha256, type ScramCredential, type ScramCredentials, type ScramOptions,
+} from './broker/scram-sha-256.js';
 export type { Logger } from './broker/logger.js';
 export type { Message } from './broker/message.js';
 export { MemoryPersistence } from './persistence/memory/memory-persistence.js';

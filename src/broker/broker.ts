@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { ReasonCode } from '../protocol/reason-codes.js';
-import type { QoS } from '../protocol/types.js';
+import type { Properties, QoS, Will } from '../protocol/types.js';
 import { MemoryPersistence } from '../persistence/memory/memory-persistence.js';
 import type { Persistence } from '../persistence/persistence.js';
 import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './config.js';
@@ -22,6 +22,7 @@ import { Session } from './session.js';
 import { Stats } from './stats.js';
 import type { SubscriptionTrie } from './subscription-trie.js';
 import { SysReporter } from './sys.js';
+import { DelayedWills, willMessage } from './will.js';
 
 export interface BrokerEvents {
   clientConnected: [client: ClientInfo];
@@ -30,6 +31,15 @@ export interface BrokerEvents {
   unsubscribed: [client: ClientInfo, topicFilters: string[]];
   published: [message: Message, client: ClientInfo | undefined];
   error: [error: Error];
+}
+
+/** How `disconnectClient` ends a connection (MQTT 5 DISCONNECT reason and properties). */
+export interface DisconnectClientOptions {
+  /** 0x98 Administrative action by default; 0x9C Use another server / 0x9D Server moved redirect the client. */
+  readonly reasonCode?: number;
+  /** Sent with 0x9C/0x9D: where the client should connect instead (section 4.11). */
+  readonly serverReference?: string;
+  readonly reasonString?: string;
 }
 
 /** Something the broker closes when it closes (a listener). */
@@ -51,6 +61,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
   readonly clients = new Map<string, Connection>();
   readonly retained = new RetainedIndex<Message>();
   readonly ready: Promise<void>;
+  /** MQTT 5 wills waiting out their Will Delay Interval. */
+  readonly delayedWills = new DelayedWills((clientId, will) => this.#publishWill(clientId, will));
   readonly #router = new Router();
   readonly #connections = new Set<Connection>();
   readonly #closables = new Set<Closable>();
@@ -143,6 +155,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
   }
 
   endSession(session: Session): void {
+    // A delayed will goes out when its session ends, if that is sooner (MQTT 5 section 3.1.3.2.2).
+    this.delayedWills.publishNow(session.clientId);
     for (const filter of session.subscriptions.keys()) this.#router.trie.remove(filter, session.clientId);
     session.subscriptions.clear();
     session.clearMessages();
@@ -178,11 +192,12 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
     const will = connection.will;
     connection.will = undefined;
     if (will !== undefined && reason !== 'disconnect') {
-      // [MQTT-3.1.2-8]: the will goes out on every close that is not a DISCONNECT.
-      const message = new Message(will.topic, will.payload, will.qos, will.retain, will.properties,
-        connection.clientId);
-      if (message.retain) this.retain(message);
-      this.route(message);
+      // [MQTT-3.1.2-8]: the will goes out on every close that is not a DISCONNECT — after its Will Delay Interval
+      // while the session lives on (MQTT 5 section 3.1.3.2.2), at once when the session ended with the connection.
+      const delaySeconds = will.properties?.willDelayInterval ?? 0;
+      const isSessionAlive = session !== null && this.sessions.get(session.clientId) === session;
+      if (delaySeconds > 0 && isSessionAlive) this.delayedWills.schedule(connection.clientId, will, delaySeconds * 1000);
+      else this.#publishWill(connection.clientId, will);
     }
     if (wasConnected) {
       this.logger.info(reason === 'disconnect'
@@ -190,6 +205,36 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
         : `Client ${connection.clientId} closed its connection (${reason}).`);
       this.emit('clientDisconnected', connection.info, reason);
     }
+  }
+
+  #publishWill(clientId: string, will: Will): void {
+    if (this.#isClosed) return;
+    const message = willMessage(will, clientId, Date.now());
+    if (message.retain) this.retain(message);
+    this.route(message);
+  }
+
+  /**
+   * Disconnects a connected client from the embedding application: MQTT 5 clients get DISCONNECT 0x98
+   * Administrative action (or the reason given, e.g. 0x9C/0x9D with a Server Reference to redirect them); 3.1.1
+   * clients are closed. Its will is published as on any close that is not the client's own DISCONNECT. Returns false
+   * when no client with that id is connected.
+   *
+   * @example
+   * broker.disconnectClient('sensor-7');
+   * broker.disconnectClient('sensor-8', { reasonCode: 0x9d, serverReference: 'mqtt2.example.com' });
+   */
+  disconnectClient(clientId: string, options: DisconnectClientOptions = {}): boolean {
+    const connection = this.clients.get(clientId);
+    if (connection === undefined) return false;
+    const reasonCode = options.reasonCode ?? ReasonCode.AdministrativeAction;
+    const properties: Properties = {};
+    if (options.serverReference !== undefined) properties.serverReference = options.serverReference;
+    if (options.reasonString !== undefined) properties.reasonString = options.reasonString;
+    const isRedirect = reasonCode === ReasonCode.UseAnotherServer || reasonCode === ReasonCode.ServerMoved;
+    this.logger.info(`Client ${clientId} disconnected by the application (reason 0x${reasonCode.toString(16)}).`);
+    connection.disconnect(reasonCode, isRedirect ? 'redirected' : 'administrativeAction', properties);
+    return true;
   }
 
   emitEvent(name: 'clientConnected' | 'subscribed' | 'unsubscribed' | 'published', ...args: unknown[]): void {
@@ -205,9 +250,9 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
     const now = Date.now();
     const { connectTimeoutMs } = this.options;
     for (const connection of this.#connections) {
-      if (connection.state === 'awaitingConnect') {
+      if (connection.state === 'awaitingConnect' || connection.state === 'authenticating') {
         if (now - connection.createdAtMs > connectTimeoutMs) {
-          this.logger.info(`Client ${connection.label} closed: no CONNECT within ${connectTimeoutMs} ms.`);
+          this.logger.info(`Client ${connection.label} closed: not connected within ${connectTimeoutMs} ms.`);
           connection.close('connectTimeout');
         }
       } else if (connection.state === 'connected' && connection.keepaliveSeconds > 0) {
@@ -281,6 +326,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
     for (const connection of connections) connection.disconnect(ReasonCode.ServerShuttingDown, 'serverShutdown');
     this.#flushAll();
     for (const connection of connections) connection.stream.destroy();
+    this.delayedWills.clear();
     await closing;
     await this.ready.catch(() => {});
     await this.persistence.flush().catch(() => {});

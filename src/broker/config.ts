@@ -2,7 +2,7 @@
  * Broker options, their defaults and validation. Every limit has a safe default; `resolveOptions` turns the user's
  * partial options into a complete, checked set so the hot path never tests for `undefined`.
  */
-import type { Hooks } from './hooks.js';
+import type { ClientInfo, EnhancedAuthMethod, Hooks } from './hooks.js';
 import type { Logger } from './logger.js';
 import type { Persistence } from '../persistence/persistence.js';
 
@@ -35,6 +35,31 @@ export interface BrokerOptions extends Partial<Hooks> {
   topicAliasMaximum?: number;
   /** Interval of `$SYS` updates in seconds; 0 disables them. Default 10. */
   sysIntervalSeconds?: number;
+  /**
+   * Largest keepalive a client may use (Mosquitto's `max_keepalive`); 0 = no maximum. A client asking for more, or
+   * for 0, gets this as the MQTT 5 Server Keep Alive [MQTT-3.2.2-21]; a 3.1/3.1.1 client is refused with 0x02
+   * (Identifier rejected), as Mosquitto does, having no way to be told. Default 0.
+   */
+  maxKeepaliveSeconds?: number;
+  /** Highest QoS the broker accepts in PUBLISH and grants in SUBSCRIBE (MQTT 5 Maximum QoS). Default 2. */
+  maximumQoS?: 0 | 1 | 2;
+  /** Whether retained messages are supported (MQTT 5 Retain Available; Mosquitto's `retain_available`). Default true. */
+  isRetainAvailable?: boolean;
+  /** Whether filters with `+` or `#` are accepted (MQTT 5 Wildcard Subscription Available). Default true. */
+  isWildcardSubscriptionAvailable?: boolean;
+  /**
+   * MQTT 5 Response Information sent in CONNACK to a client that sets Request Response Information to 1 (the
+   * basis of its response topics). A string for everyone, or a function of the client. Default: none is sent.
+   */
+  responseInformation?: string | ((client: ClientInfo) => string | undefined);
+  /**
+   * MQTT 5 server redirection (section 4.11): a CONNECT is refused with 0x9C Use another server (or 0x9D Server
+   * moved when `isPermanent`) carrying the Server Reference. A 3.1/3.1.1 client gets CONNACK 0x03 (Server
+   * unavailable). A fixed redirect for everyone, or a function of the client (undefined = accept). Default: none.
+   */
+  redirect?: ServerRedirect | ((client: ClientInfo) => ServerRedirect | undefined);
+  /** MQTT 5 enhanced authentication methods (section 4.12), by name; e.g. `[scramSha256({ credentials })]`. */
+  enhancedAuthMethods?: readonly EnhancedAuthMethod[];
   /** Log every packet in and out (Mosquitto's `-v`). Default false. */
   isVerbose?: boolean;
   /** Where log lines go. Default: nothing is logged. */
@@ -43,6 +68,13 @@ export interface BrokerOptions extends Partial<Hooks> {
   persistence?: Persistence;
   /** Version string published in `$SYS/broker/version`. */
   version?: string;
+}
+
+/** Where to send a client instead (MQTT 5 Server Reference, section 4.11). */
+export interface ServerRedirect {
+  readonly serverReference: string;
+  /** true: 0x9D Server moved (use it from now on); false: 0x9C Use another server (this time). */
+  readonly isPermanent?: boolean;
 }
 
 export interface ResolvedOptions {
@@ -62,6 +94,13 @@ export interface ResolvedOptions {
   readonly topicAliasMaximum: number;
   readonly isVerbose: boolean;
   readonly version: string;
+  readonly maxKeepaliveSeconds: number;
+  readonly maximumQoS: 0 | 1 | 2;
+  readonly isRetainAvailable: boolean;
+  readonly isWildcardSubscriptionAvailable: boolean;
+  readonly responseInformation: ((client: ClientInfo) => string | undefined) | undefined;
+  readonly redirect: ((client: ClientInfo) => ServerRedirect | undefined) | undefined;
+  readonly enhancedAuthMethods: ReadonlyMap<string, EnhancedAuthMethod>;
 }
 
 export const defaultOptions: ResolvedOptions = {
@@ -81,6 +120,13 @@ export const defaultOptions: ResolvedOptions = {
   topicAliasMaximum: 10,
   isVerbose: false,
   version: 'culex',
+  maxKeepaliveSeconds: 0,
+  maximumQoS: 2,
+  isRetainAvailable: true,
+  isWildcardSubscriptionAvailable: true,
+  responseInformation: undefined,
+  redirect: undefined,
+  enhancedAuthMethods: new Map(),
 };
 
 export class ConfigError extends Error {
@@ -95,7 +141,9 @@ const positiveLimits = [
   'maxPacketBytes', 'maxConnections', 'maxTopicBytes', 'maxTopicLevels', 'maxClientIdBytes',
   'maxSubscriptionsPerClient', 'maxInflight', 'maxWriteBufferBytes', 'connectTimeoutMs', 'drainTimeoutMs',
 ] as const;
-const nonNegativeLimits = ['maxQueuedMessages', 'maxQueuedBytes', 'sysIntervalSeconds', 'topicAliasMaximum'] as const;
+const nonNegativeLimits = [
+  'maxQueuedMessages', 'maxQueuedBytes', 'sysIntervalSeconds', 'topicAliasMaximum', 'maxKeepaliveSeconds',
+] as const;
 
 /** Fills in defaults and checks every value; throws ConfigError naming the option. */
 export function resolveOptions(options: BrokerOptions): ResolvedOptions {
@@ -130,5 +178,35 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
   }
   out['isVerbose'] = options.isVerbose === true;
   if (options.version !== undefined) out['version'] = options.version;
+  resolveMqtt5Options(options, out);
   return out as unknown as ResolvedOptions;
+}
+
+/** The MQTT 5 capability and connection options (CONNACK properties, redirection, enhanced authentication). */
+function resolveMqtt5Options(options: BrokerOptions, out: Record<string, unknown>): void {
+  if (options.maxKeepaliveSeconds !== undefined
+    && (!Number.isInteger(options.maxKeepaliveSeconds) || options.maxKeepaliveSeconds > 65_535)) {
+    throw new ConfigError('maxKeepaliveSeconds must be an integer from 0 to 65,535');
+  }
+  if (options.maximumQoS !== undefined) {
+    if (options.maximumQoS !== 0 && options.maximumQoS !== 1 && options.maximumQoS !== 2) {
+      throw new ConfigError(`maximumQoS must be 0, 1 or 2, got ${String(options.maximumQoS)}`);
+    }
+    out['maximumQoS'] = options.maximumQoS;
+  }
+  out['isRetainAvailable'] = options.isRetainAvailable !== false;
+  out['isWildcardSubscriptionAvailable'] = options.isWildcardSubscriptionAvailable !== false;
+  const info = options.responseInformation;
+  out['responseInformation'] = typeof info === 'string' ? () => info : info;
+  const redirect = options.redirect;
+  if (redirect !== undefined && typeof redirect !== 'function' && typeof redirect.serverReference !== 'string') {
+    throw new ConfigError('redirect.serverReference must be a string');
+  }
+  out['redirect'] = typeof redirect === 'object' ? () => redirect : redirect;
+  const methods = new Map<string, EnhancedAuthMethod>();
+  for (const method of options.enhancedAuthMethods ?? []) {
+    if (methods.has(method.name)) throw new ConfigError(`enhanced authentication method ${method.name} given twice`);
+    methods.set(method.name, method);
+  }
+  out['enhancedAuthMethods'] = methods;
 }

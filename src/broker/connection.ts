@@ -12,20 +12,22 @@ import { Decoder } from '../protocol/decoder.js';
 import { encode, publishForRecipient } from '../protocol/encoder.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { ConnackReturnCode, ReasonCode } from '../protocol/reason-codes.js';
-import type { Packet, ProtocolVersion, QoS, Will } from '../protocol/types.js';
+import type { ConnectPacket, Packet, Properties, ProtocolVersion, QoS, Will } from '../protocol/types.js';
 import type { BrokerContext } from './context.js';
 import { dispatch } from './handlers/index.js';
-import type { ClientInfo } from './hooks.js';
+import type { ClientInfo, EnhancedAuthExchange } from './hooks.js';
 import type { Message } from './message.js';
 import { describePacket, describePublish, packetLine } from './packet-log.js';
 import type { Session, SessionLink } from './session.js';
 
-export type ConnectionState = 'awaitingConnect' | 'connecting' | 'connected' | 'closed';
+/** `authenticating`: an MQTT 5 enhanced authentication exchange runs between CONNECT and CONNACK (AUTH only). */
+export type ConnectionState = 'awaitingConnect' | 'connecting' | 'authenticating' | 'connected' | 'closed';
 
 /** Why a connection ended; drives the will and the log line. */
 export type CloseReason =
   | 'disconnect' | 'disconnectWithWill' | 'socketClosed' | 'socketError' | 'protocolError' | 'keepaliveTimeout'
-  | 'connectTimeout' | 'takenOver' | 'slowConsumer' | 'refused' | 'serverShutdown' | 'notAuthorized';
+  | 'connectTimeout' | 'takenOver' | 'slowConsumer' | 'refused' | 'serverShutdown' | 'notAuthorized'
+  | 'administrativeAction' | 'redirected';
 
 export class Connection implements SessionLink {
   readonly stream: Duplex;
@@ -49,6 +51,14 @@ export class Connection implements SessionLink {
   maxOutboundPacketBytes = Infinity;
   /** MQTT 5: inbound Topic Alias mapping (alias → topic name). */
   readonly topicAliases = new Map<number, string>();
+  /** MQTT 5 Request Problem Information: 0 forbids Reason Strings and User Properties on most packets [MQTT-3.1.2-29]. */
+  isProblemInfoRequested = true;
+  /** MQTT 5: the Authentication Method of CONNECT, fixed for the connection [MQTT-4.12.0-5, MQTT-4.12.1-1]. */
+  authMethod: string | undefined;
+  /** MQTT 5: the enhanced authentication exchange in progress (at CONNECT or re-authenticating), if any. */
+  authExchange: EnhancedAuthExchange | undefined;
+  /** The CONNECT waiting for its enhanced authentication exchange to finish (state `authenticating`). */
+  pendingConnect: ConnectPacket | undefined;
   closeReason: CloseReason | undefined;
   #isPumpPaused = false;
   #droppedCount = 0;
@@ -178,8 +188,24 @@ export class Connection implements SessionLink {
 
   sendPacket(packet: Packet): void {
     if (this.state === 'closed') return;
+    if (this.protocolVersion === 5 && packet.type !== 3) packet = this.#withProblemInfoAllowed(packet);
     if (this.broker.options.isVerbose) this.broker.logger.debug(packetLine('out', this.label, describePacket(packet)));
-    this.write(encode(packet, this.protocolVersion));
+    let bytes = encode(packet, this.protocolVersion);
+    if (bytes.length > this.maxOutboundPacketBytes && 'properties' in packet && packet.properties !== undefined) {
+      // [MQTT-3.2.2-19, MQTT-3.14.2-3, MQTT-3.4.2-2 ...]: a Reason String or User Property is left out rather than
+      // exceed the client's Maximum Packet Size.
+      bytes = encode({ ...packet, properties: withoutProblemInfo(packet.properties) } as Packet, this.protocolVersion);
+    }
+    this.write(bytes);
+  }
+
+  /** [MQTT-3.1.2-29]: with Request Problem Information 0, only CONNACK, PUBLISH and DISCONNECT carry them. */
+  #withProblemInfoAllowed(packet: Packet): Packet {
+    if (this.isProblemInfoRequested || packet.type === 2 || packet.type === 14) return packet;
+    if (!('properties' in packet) || packet.properties === undefined) return packet;
+    const p = packet.properties;
+    if (p.reasonString === undefined && p.userProperties === undefined) return packet;
+    return { ...packet, properties: withoutProblemInfo(p) } as Packet;
   }
 
   /** Writes a PUBLISH; false when it was dropped (socket backed up at QoS 0, or over the client's maximum size). */
@@ -239,19 +265,22 @@ export class Connection implements SessionLink {
     }
     this.broker.stats.protocolErrors++;
     this.broker.logger.info(`Client ${this.label} disconnected: ${err.message} (reason 0x${err.reasonCode.toString(16)}).`);
-    if (this.state === 'awaitingConnect' || this.state === 'connecting') {
-      this.refuse(err.reasonCode, 'protocolError');
+    if (this.state !== 'connected') {
+      this.refuse(err.reasonCode, 'protocolError', { reasonString: err.message });
       return;
     }
-    this.disconnect(err.reasonCode, 'protocolError');
+    this.disconnect(err.reasonCode, 'protocolError', { reasonString: err.message });
   }
 
-  /** Answers a CONNECT with a refusal and closes. `reasonCode` is in MQTT 5 terms; 3.1/3.1.1 get the return code. */
-  refuse(reasonCode: number, reason: CloseReason): void {
+  /**
+   * Answers a CONNECT with a refusal and closes. `reasonCode` is in MQTT 5 terms; 3.1/3.1.1 get the return code.
+   * `properties` (MQTT 5): a Reason String, a Server Reference.
+   */
+  refuse(reasonCode: number, reason: CloseReason, properties: Properties = {}): void {
     const version = this.decoder.protocolVersion;
     if (version === 5) {
       this.protocolVersion = 5;
-      this.sendPacket({ type: 2, sessionPresent: false, reasonCode, properties: {} });
+      this.sendPacket({ type: 2, sessionPresent: false, reasonCode, properties });
     } else {
       this.protocolVersion = version;
       const rc = v4ReturnCode(reasonCode);
@@ -260,11 +289,14 @@ export class Connection implements SessionLink {
     this.close(reason);
   }
 
-  /** Server-initiated DISCONNECT (MQTT 5 only carries one) and close. */
-  disconnect(reasonCode: number, reason: CloseReason): void {
+  /**
+   * Server-initiated DISCONNECT (MQTT 5 only carries one; never before a successful CONNACK [MQTT-3.14.0-1]) and
+   * close. `properties`: a Reason String, a Server Reference (0x9C/0x9D).
+   */
+  disconnect(reasonCode: number, reason: CloseReason, properties: Properties = {}): void {
     if (this.state === 'closed') return;
     if (this.protocolVersion === 5 && this.state === 'connected') {
-      this.sendPacket({ type: 14, reasonCode, properties: {} });
+      this.sendPacket({ type: 14, reasonCode, properties });
     }
     this.close(reason);
   }
@@ -289,11 +321,17 @@ export class Connection implements SessionLink {
     this.#drainTimer = undefined;
     this.stream.off('data', this.#onData);
     if (this.stream.destroyed === false && reason !== 'disconnect' && reason !== 'disconnectWithWill'
-      && reason !== 'protocolError' && reason !== 'refused' && reason !== 'notAuthorized') {
+      && reason !== 'protocolError' && reason !== 'refused' && reason !== 'notAuthorized'
+      && reason !== 'administrativeAction' && reason !== 'redirected') {
       this.stream.destroy();
     }
     this.broker.connectionClosed(this, this.closeReason);
   }
+}
+
+function withoutProblemInfo(properties: Properties): Properties {
+  const { reasonString: _reason, userProperties: _user, ...rest } = properties;
+  return rest;
 }
 
 /** The 3.1/3.1.1 CONNACK return code for an MQTT 5 reason code, or undefined to close without CONNACK. */
@@ -304,6 +342,8 @@ function v4ReturnCode(reasonCode: number): number | undefined {
     case ReasonCode.ServerUnavailable:
     case ReasonCode.ServerBusy:
     case ReasonCode.QuotaExceeded:
+    case ReasonCode.UseAnotherServer:
+    case ReasonCode.ServerMoved:
       return ConnackReturnCode.ServerUnavailable;
     case ReasonCode.BadUserNameOrPassword: return ConnackReturnCode.BadUsernameOrPassword;
     case ReasonCode.NotAuthorized: return ConnackReturnCode.NotAuthorized;

@@ -13,6 +13,7 @@ import type { Stats } from './stats.js';
 import type { SubscriptionTrie } from './subscription-trie.js';
 import type { Connection } from './connection.js';
 import type { RouteEntry } from './router.js';
+import type { DelayedWills } from './will.js';
 
 export interface BrokerContext {
   readonly options: ResolvedOptions;
@@ -25,6 +26,8 @@ export interface BrokerContext {
   readonly clients: Map<string, Connection>;
   readonly subscriptions: SubscriptionTrie<RouteEntry>;
   readonly retained: RetainedIndex<Message>;
+  /** MQTT 5 wills waiting out their Will Delay Interval. */
+  readonly delayedWills: DelayedWills;
   /** Waits for the store to be opened and restored. */
   readonly ready: Promise<void>;
   /** Fan a message out to matching subscribers; returns how many sessions got it. */

@@ -1,16 +1,17 @@
 /**
  * CONNECT, as an ordered list of steps (MQTT 3.1.1 section 3.1.4, MQTT 5 section 3.1.4):
- * wait for the store, validate, check capacity, authenticate, take over an existing connection, restore or start
- * the session, keep the will, send CONNACK, then hand the session its connection (resends and queue).
+ * wait for the store, validate, check capacity and capabilities, redirect, authenticate (the `authenticate` hook,
+ * or an MQTT 5 enhanced authentication exchange, which may span AUTH packets), then accept: take over, start the
+ * session, keep the will, send CONNACK, hand the session its connection.
  */
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { ConnackPacket, ConnectPacket, Properties } from '../../protocol/types.js';
 import type { Connection } from '../connection.js';
 import { isPromise } from '../hooks.js';
+import { beginConnectAuth } from './auth-exchange.js';
 
 /** MQTT 3.1 (section 3.1) limits client identifiers to 23 characters. */
 const MQTT31_MAX_CLIENT_ID = 23;
-const NEVER_EXPIRES = 0xffff_ffff;
 
 export async function handleConnect(conn: Connection, packet: ConnectPacket): Promise<void> {
   conn.state = 'connecting';
@@ -20,21 +21,16 @@ export async function handleConnect(conn: Connection, packet: ConnectPacket): Pr
     await conn.broker.ready;
     if (!validate(conn, packet)) return;
     if (!checkCapacity(conn)) return;
+    if (!checkCapabilities(conn, packet)) return;
+    if (!redirect(conn)) return;
+    if (packet.properties?.authenticationMethod !== undefined) {
+      // MQTT 5 section 4.12: the method alone decides; it may answer AUTH 0x18 and wait for the client's AUTH.
+      await beginConnectAuth(conn, packet, acceptConnect);
+      return;
+    }
     if (!(await authenticate(conn, packet))) return;
     if (conn.isClosed) return;
-    takeOver(conn);
-    const isSessionPresent = startSession(conn, packet);
-    conn.will = packet.will;
-    sendConnack(conn, packet, isSessionPresent);
-    conn.state = 'connected';
-    conn.broker.clients.set(conn.clientId, conn);
-    conn.session!.attach(conn);
-    conn.broker.stats.clientsTotalEver++;
-    conn.broker.stats.clientsMaximum = Math.max(conn.broker.stats.clientsMaximum, conn.broker.clients.size);
-    conn.broker.logger.info(`New client connected from ${conn.remoteAddress ?? 'unknown'} as ${conn.clientId} `
-      + `(p${packet.protocolVersion === 3 ? 1 : packet.protocolVersion === 4 ? 2 : 5}, c${packet.clean ? 1 : 0}, `
-      + `k${packet.keepaliveSeconds}${conn.username === undefined ? '' : `, u'${conn.username}'`}).`);
-    conn.broker.emitEvent('clientConnected', conn.info);
+    acceptConnect(conn, packet, undefined);
   } finally {
     if (!conn.isClosed) conn.stream.resume();
   }
@@ -68,13 +64,55 @@ function validate(conn: Connection, packet: ConnectPacket): boolean {
   if (props !== undefined) {
     if (props.maximumPacketSize !== undefined) conn.maxOutboundPacketBytes = props.maximumPacketSize;
     if (props.receiveMaximum !== undefined) conn.receiveMaximum = props.receiveMaximum;
-    if (props.authenticationMethod !== undefined) {
-      // Enhanced authentication is not supported yet: refuse as MQTT 5 section 4.12 allows.
-      conn.refuse(ReasonCode.BadAuthenticationMethod, 'refused');
-      return false;
-    }
+    conn.isProblemInfoRequested = props.requestProblemInformation !== 0;
   }
   return true;
+}
+
+/**
+ * What this broker supports: the will's QoS [MQTT-3.2.2-12] and retain flag [MQTT-3.2.2-13], and the keepalive
+ * cap (`maxKeepaliveSeconds`): MQTT 5 clients are told the Server Keep Alive [MQTT-3.2.2-21]; 3.1/3.1.1 clients
+ * cannot be told and are refused as Mosquitto refuses them (Identifier rejected).
+ */
+function checkCapabilities(conn: Connection, packet: ConnectPacket): boolean {
+  const { options } = conn.broker;
+  const will = packet.will;
+  if (will !== undefined && will.qos > options.maximumQoS) {
+    conn.refuse(ReasonCode.QoSNotSupported, 'refused', { reasonString: `QoS above ${options.maximumQoS} not supported` });
+    return false;
+  }
+  if (will !== undefined && will.retain && !options.isRetainAvailable) {
+    conn.refuse(ReasonCode.RetainNotSupported, 'refused', { reasonString: 'retained messages are not supported' });
+    return false;
+  }
+  const max = options.maxKeepaliveSeconds;
+  if (max > 0 && (packet.keepaliveSeconds === 0 || packet.keepaliveSeconds > max)) {
+    if (packet.protocolVersion !== 5) {
+      conn.broker.logger.info(`Client ${conn.clientId} refused: keepalive ${packet.keepaliveSeconds} above ${max}.`);
+      conn.refuse(ReasonCode.ClientIdentifierNotValid, 'refused');
+      return false;
+    }
+    conn.keepaliveSeconds = max;
+  }
+  return true;
+}
+
+/** MQTT 5 section 4.11: a configured redirect refuses the CONNECT with 0x9C/0x9D and a Server Reference. */
+function redirect(conn: Connection): boolean {
+  const decide = conn.broker.options.redirect;
+  if (decide === undefined) return true;
+  let target;
+  try {
+    target = decide(conn.info);
+  } catch (err) {
+    conn.broker.logger.error(`redirect hook failed for ${conn.clientId}: ${(err as Error).message}`);
+    return true;
+  }
+  if (target === undefined) return true;
+  conn.broker.logger.info(`Client ${conn.clientId} redirected to ${target.serverReference}.`);
+  conn.refuse(target.isPermanent === true ? ReasonCode.ServerMoved : ReasonCode.UseAnotherServer, 'redirected',
+    { serverReference: target.serverReference });
+  return false;
 }
 
 function checkCapacity(conn: Connection): boolean {
@@ -96,6 +134,7 @@ async function authenticate(conn: Connection, packet: ConnectPacket): Promise<bo
     const answer = hook({
       clientId: conn.clientId, username: packet.username, password: packet.password,
       remoteAddress: conn.remoteAddress, protocolVersion: packet.protocolVersion,
+      userProperties: packet.properties?.userProperties ?? [],
     });
     isAllowed = (isPromise(answer) ? await answer : answer) === true;
   } catch (err) {
@@ -107,6 +146,25 @@ async function authenticate(conn: Connection, packet: ConnectPacket): Promise<bo
     conn.refuse(ReasonCode.NotAuthorized, 'notAuthorized');
   }
   return isAllowed;
+}
+
+const NEVER_EXPIRES = 0xffff_ffff;
+
+/** `authProperties`: the Authentication Method and final Authentication Data for CONNACK [MQTT-4.12.0-5]. */
+export function acceptConnect(conn: Connection, packet: ConnectPacket, authProperties: Properties | undefined): void {
+  takeOver(conn);
+  const isSessionPresent = startSession(conn, packet);
+  conn.will = packet.will;
+  sendConnack(conn, packet, isSessionPresent, authProperties);
+  conn.state = 'connected';
+  conn.broker.clients.set(conn.clientId, conn);
+  conn.session!.attach(conn);
+  conn.broker.stats.clientsTotalEver++;
+  conn.broker.stats.clientsMaximum = Math.max(conn.broker.stats.clientsMaximum, conn.broker.clients.size);
+  conn.broker.logger.info(`New client connected from ${conn.remoteAddress ?? 'unknown'} as ${conn.clientId} `
+    + `(p${packet.protocolVersion === 3 ? 1 : packet.protocolVersion === 4 ? 2 : 5}, c${packet.clean ? 1 : 0}, `
+    + `k${packet.keepaliveSeconds}${conn.username === undefined ? '' : `, u'${conn.username}'`}).`);
+  conn.broker.emitEvent('clientConnected', conn.info);
 }
 
 /** [MQTT-3.1.4-2]: a client id already connected: the existing connection is closed (its will goes out). */
@@ -130,6 +188,8 @@ function startSession(conn: Connection, packet: ConnectPacket): boolean {
   }
   const resumed = packet.clean ? undefined : broker.sessions.get(conn.clientId);
   if (resumed !== undefined) {
+    // [MQTT-3.1.3-9]: back on its session within the Will Delay Interval: the will is not sent.
+    broker.delayedWills.cancel(conn.clientId);
     resumed.expiryIntervalSeconds = expiry;
     resumed.isClean = expiry === 0 && packet.protocolVersion === 5;
     conn.session = resumed;
@@ -155,17 +215,37 @@ function isExpired(session: { expiryIntervalSeconds: number; disconnectedAtMs: n
   return nowMs - session.disconnectedAtMs >= session.expiryIntervalSeconds * 1000;
 }
 
-function sendConnack(conn: Connection, packet: ConnectPacket, isSessionPresent: boolean): void {
+/** CONNACK; for MQTT 5 with what this broker supports and allows (section 3.2.2.3). */
+function sendConnack(conn: Connection, packet: ConnectPacket, isSessionPresent: boolean,
+  authProperties: Properties | undefined): void {
   if (packet.protocolVersion !== 5) {
     const connack: ConnackPacket = { type: 2, sessionPresent: isSessionPresent, reasonCode: 0 };
     conn.sendPacket(connack);
     return;
   }
+  const { options } = conn.broker;
   const properties: Properties = {
-    topicAliasMaximum: conn.broker.options.topicAliasMaximum,
+    topicAliasMaximum: options.topicAliasMaximum,
     sharedSubscriptionAvailable: 0,
   };
+  // [MQTT-3.1.3-7]: the identifier assigned to a client that sent an empty one.
   if (conn.assignedClientId !== undefined) properties.assignedClientIdentifier = conn.assignedClientId;
-  if (conn.broker.options.maxPacketBytes < 268_435_460) properties.maximumPacketSize = conn.broker.options.maxPacketBytes;
+  if (options.maxPacketBytes < 268_435_460) properties.maximumPacketSize = options.maxPacketBytes;
+  // [MQTT-3.2.2-21]: the keepalive the client must use instead of its own.
+  if (conn.keepaliveSeconds !== packet.keepaliveSeconds) properties.serverKeepAlive = conn.keepaliveSeconds;
+  // [MQTT-3.2.2-9]: a broker short of QoS 2 says which is its highest.
+  if (options.maximumQoS < 2) properties.maximumQoS = options.maximumQoS;
+  if (!options.isRetainAvailable) properties.retainAvailable = 0;
+  if (!options.isWildcardSubscriptionAvailable) properties.wildcardSubscriptionAvailable = 0;
+  // [MQTT-3.1.2-28]: Response Information only to a client that asked for it.
+  if (packet.properties?.requestResponseInformation === 1 && options.responseInformation !== undefined) {
+    try {
+      const info = options.responseInformation(conn.info);
+      if (info !== undefined) properties.responseInformation = info;
+    } catch (err) {
+      conn.broker.logger.error(`responseInformation hook failed for ${conn.clientId}: ${(err as Error).message}`);
+    }
+  }
+  if (authProperties !== undefined) Object.assign(properties, authProperties);
   conn.sendPacket({ type: 2, sessionPresent: isSessionPresent, reasonCode: 0, properties });
 }

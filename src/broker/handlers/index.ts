@@ -25,6 +25,8 @@ export function dispatch(conn: Connection, packet: Packet): void | Promise<void>
     return handleConnect(conn, packet);
   }
   if (conn.state !== 'connected') {
+    // Between CONNECT and CONNACK only the AUTH of an enhanced authentication exchange may come (section 4.12).
+    if (packet.type === 15 && conn.state === 'authenticating') return handleAuth(conn, packet);
     throw protocolError(`${PacketTypeName[packet.type]} before CONNECT`, 'MQTT-3.1.0-1');
   }
   switch (packet.type) {

@@ -15,6 +15,8 @@ import { Message } from '../message.js';
 import { sendAck } from './acks.js';
 
 export function handlePublish(conn: Connection, packet: PublishPacket): void | Promise<void> {
+  const { options } = conn.broker;
+  if (packet.qos > options.maximumQoS || (packet.retain && !options.isRetainAvailable)) checkCapabilities(conn, packet);
   const topic = resolveTopic(conn, packet);
   const session = conn.session!;
   if (packet.qos === 2 && session.incomingQos2.has(packet.packetId!)) {
@@ -63,7 +65,8 @@ function decide(conn: Connection, packet: PublishPacket, topic: string, isAllowe
   }
   conn.broker.logger.info(`Denied PUBLISH from ${conn.clientId} to '${topic}'.`);
   // 3.1.1 has no way to refuse a PUBLISH: acknowledge and drop. MQTT 5 answers Not authorized.
-  ackPublish(conn, packet, conn.protocolVersion === 5 ? ReasonCode.NotAuthorized : ReasonCode.Success);
+  ackPublish(conn, packet, conn.protocolVersion === 5 ? ReasonCode.NotAuthorized : ReasonCode.Success,
+    `not authorized to publish to '${topic}'`);
 }
 
 function accept(conn: Connection, packet: PublishPacket, topic: string): void {
@@ -96,6 +99,14 @@ function accept(conn: Connection, packet: PublishPacket, topic: string): void {
   );
 }
 
+/** A PUBLISH beyond what CONNACK allowed: QoS above Maximum QoS, or RETAIN without Retain Available. */
+function checkCapabilities(conn: Connection, packet: PublishPacket): void {
+  if (packet.qos > conn.broker.options.maximumQoS) {
+    throw new ProtocolError(ReasonCode.QoSNotSupported, `QoS ${packet.qos} above the maximum`, 'MQTT-3.2.2-11');
+  }
+  throw new ProtocolError(ReasonCode.RetainNotSupported, 'RETAIN while Retain Available is 0', 'MQTT-3.2.2-14');
+}
+
 /** Topic name after Topic Alias resolution (MQTT 5 section 3.3.2.3.4) and the configured limits. */
 function resolveTopic(conn: Connection, packet: PublishPacket): string {
   let topic = packet.topic;
@@ -118,7 +129,7 @@ function resolveTopic(conn: Connection, packet: PublishPacket): string {
   return topic;
 }
 
-function ackPublish(conn: Connection, packet: PublishPacket, reasonCode: number): void {
+function ackPublish(conn: Connection, packet: PublishPacket, reasonCode: number, reasonString?: string): void {
   if (packet.qos === 0 || conn.state === 'closed') return;
-  sendAck(conn, packet.qos === 1 ? 4 : 5, packet.packetId!, reasonCode);
+  sendAck(conn, packet.qos === 1 ? 4 : 5, packet.packetId!, reasonCode, reasonString);
 }

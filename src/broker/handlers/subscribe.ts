@@ -73,10 +73,16 @@ function subscribeOne(conn: Connection, sub: Subscription, decision: Decision): 
     // Shared subscriptions are not supported yet (CONNACK says so to MQTT 5 clients).
     return refuse(ReasonCode.SharedSubscriptionsNotSupported);
   }
+  if (!broker.options.isWildcardSubscriptionAvailable && /[+#]/.test(sub.topicFilter)) {
+    // MQTT 5 section 3.2.2.3.14: CONNACK said Wildcard Subscription Available 0; the filter is refused.
+    return refuse(ReasonCode.WildcardSubscriptionsNotSupported);
+  }
   if (decision === false) return refuse(ReasonCode.NotAuthorized);
   const isExisting = session.subscriptions.has(sub.topicFilter);
   if (!isExisting && session.subscriptions.size >= maxSubscriptionsPerClient) return refuse(ReasonCode.QuotaExceeded);
-  const qos = (decision === true ? sub.qos : Math.min(sub.qos, decision)) as QoS;
+  // [MQTT-3.2.2-10]: a subscription above the broker's Maximum QoS is granted at that maximum.
+  const requested = Math.min(sub.qos, broker.options.maximumQoS);
+  const qos = (decision === true ? requested : Math.min(requested, decision)) as QoS;
   const stored: StoredSubscription = {
     topicFilter: sub.topicFilter, qos, noLocal: sub.noLocal, retainAsPublished: sub.retainAsPublished,
     retainHandling: sub.retainHandling,
