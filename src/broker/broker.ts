@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { ReasonCode } from '../protocol/reason-codes.js';
-import type { Properties, QoS, Will } from '../protocol/types.js';
+import type { Properties, QoS } from '../protocol/types.js';
 import { MemoryPersistence } from '../persistence/memory/memory-persistence.js';
-import type { Persistence } from '../persistence/persistence.js';
+import type { Persistence, StoredMessage } from '../persistence/persistence.js';
 import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './config.js';
 import { Connection, type CloseReason } from './connection.js';
 import type { BrokerContext } from './context.js';
@@ -22,7 +22,7 @@ import { Session } from './session.js';
 import { Stats } from './stats.js';
 import type { SubscriptionTrie } from './subscription-trie.js';
 import { SysReporter } from './sys.js';
-import { DelayedWills, willMessage } from './will.js';
+import { DelayedWills, willMessage, willToStored } from './will.js';
 
 export interface BrokerEvents {
   clientConnected: [client: ClientInfo];
@@ -62,7 +62,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
   readonly retained = new RetainedIndex<Message>();
   readonly ready: Promise<void>;
   /** MQTT 5 wills waiting out their Will Delay Interval. */
-  readonly delayedWills = new DelayedWills((clientId, will) => this.#publishWill(clientId, will));
+  readonly delayedWills: DelayedWills;
   readonly #router = new Router();
   readonly #connections = new Set<Connection>();
   readonly #closables = new Set<Closable>();
@@ -83,6 +83,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
     };
     this.logger = options.logger ?? silentLogger;
     this.persistence = options.persistence ?? new MemoryPersistence();
+    this.delayedWills = new DelayedWills(this.persistence, (clientId, will) => this.#publishWill(clientId, will));
     this.stats.sessionCounters.onDrop = (clientId, total, reason) => {
       this.logger.warn(`Dropped a message for client ${clientId} (${reason}); ${total} dropped for it so far.`);
     };
@@ -197,7 +198,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
       const delaySeconds = will.properties?.willDelayInterval ?? 0;
       const isSessionAlive = session !== null && this.sessions.get(session.clientId) === session;
       if (delaySeconds > 0 && isSessionAlive) this.delayedWills.schedule(connection.clientId, will, delaySeconds * 1000);
-      else this.#publishWill(connection.clientId, will);
+      else this.#publishWill(connection.clientId, willToStored(will));
     }
     if (wasConnected) {
       this.logger.info(reason === 'disconnect'
@@ -207,8 +208,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
     }
   }
 
-  #publishWill(clientId: string, will: Will): void {
-    if (this.#isClosed) return;
+  #publishWill(clientId: string, will: StoredMessage): void {
     const message = willMessage(will, clientId, Date.now());
     if (message.retain) this.retain(message);
     this.route(message);
@@ -307,6 +307,11 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
       this.sessions.set(record.clientId, session);
     }
     for (const stored of state.retained) this.retained.set(stored.topic, Message.fromStored(stored));
+    // Wills delayed before a restart: re-armed; one whose session did not survive goes out now (session ended).
+    this.delayedWills.restore(state.delayedWills, now);
+    for (const will of state.delayedWills) {
+      if (!this.sessions.has(will.clientId)) this.delayedWills.publishNow(will.clientId);
+    }
   }
 
   #reportError(err: Error): void {
@@ -326,7 +331,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
     for (const connection of connections) connection.disconnect(ReasonCode.ServerShuttingDown, 'serverShutdown');
     this.#flushAll();
     for (const connection of connections) connection.stream.destroy();
-    this.delayedWills.clear();
+    this.delayedWills.stop();
     await closing;
     await this.ready.catch(() => {});
     await this.persistence.flush().catch(() => {});

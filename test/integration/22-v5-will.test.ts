@@ -4,7 +4,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { brokerFor, waitForDisconnect, type Broker } from '../helpers/broker.js';
+import { MemoryPersistence } from '../../src/index.js';
+import { brokerFor, startBroker, waitForDisconnect, type Broker } from '../helpers/broker.js';
 import type { Cleanup } from '../helpers/raw-client.js';
 import { Prop, V5Client, openV5, prop, props, subscribeV5, type V5Packet } from '../helpers/v5.js';
 
@@ -113,5 +114,19 @@ describe('22 MQTT 5 will properties', () => {
     await openV5(t, port, { clientId: 'twin', clean: false, properties: expiry });
     assert.equal(broker.delayedWills.size, 0);
     await w.expectNothing(1300);
+  });
+
+  test('a delayed will is kept in the store and still published after a broker restart', async (t) => {
+    const persistence = new MemoryPersistence();
+    const first = await startBroker({ persistence });
+    t.after(() => first.close());
+    await dropWithWill(t, first.broker, first.port, 'restart', 1, 60);
+    assert.equal(first.broker.delayedWills.size, 1);
+    await first.close();
+    const second = await brokerFor(t, { persistence });
+    assert.equal(second.broker.delayedWills.size, 1, 're-armed from the store');
+    const w = await watcher(t, second.port);
+    assert.equal((await w.expect(PUBLISH, 2000)).topic, 'will/restart');
+    assert.equal(second.broker.delayedWills.size, 0);
   });
 });
