@@ -21,3 +21,6 @@ export type {
   Persistence, RestoredState, StoredDelayedWill, StoredMessage, StoredOutgoing, StoredSession, StoredSubscription,
 } from './persistence/persistence.js';
 export { listenTcp, type TcpListenOptions, type TcpListener } from './transport/tcp.js';
+export { listen, type Listener, type ListenerOptions, type ListenerTlsOptions, type StreamHandler } from './transport/listener.js';
+export { loadTlsFiles, type TlsFiles } from './transport/tls.js';
+export type { TransportInfo } from './broker/transport-info.js';

@@ -23,6 +23,7 @@ import { Stats } from './stats.js';
 import type { SubscriptionTrie } from './subscription-trie.js';
 import { SysReporter } from './sys.js';
 import { DelayedWills, willMessage, willToStored } from './will.js';
+import type { TransportInfo } from './transport-info.js';
 
 export interface BrokerEvents {
   clientConnected: [client: ClientInfo];
@@ -107,13 +108,16 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
     return this.listenerCount('published') > 0;
   }
 
-  /** Serves one client over any Duplex (TCP, TLS, WebSocket stream, an in-memory pair). */
-  handle(stream: Duplex, remoteAddress?: string): void {
+  /**
+   * Serves one client over any Duplex (TCP, TLS, WebSocket stream, an in-memory pair). `transport` carries what the
+   * listener knows (its name, TLS, a username from the client certificate).
+   */
+  handle(stream: Duplex, remoteAddress?: string, transport?: TransportInfo): void {
     if (this.#isClosed) {
       stream.destroy();
       return;
     }
-    const connection = new Connection(stream, this, remoteAddress);
+    const connection = new Connection(stream, this, remoteAddress, transport);
     this.#connections.add(connection);
   }
 

@@ -19,6 +19,7 @@ import type { ClientInfo, EnhancedAuthExchange } from './hooks.js';
 import type { Message } from './message.js';
 import { describePacket, describePublish, packetLine } from './packet-log.js';
 import type { Session, SessionLink } from './session.js';
+import type { TransportInfo } from './transport-info.js';
 
 /** `authenticating`: an MQTT 5 enhanced authentication exchange runs between CONNECT and CONNACK (AUTH only). */
 export type ConnectionState = 'awaitingConnect' | 'connecting' | 'authenticating' | 'connected' | 'closed';
@@ -34,6 +35,7 @@ export class Connection implements SessionLink {
   readonly decoder: Decoder;
   readonly broker: BrokerContext;
   readonly remoteAddress: string | undefined;
+  readonly transport: TransportInfo | undefined;
   readonly createdAtMs = Date.now();
   state: ConnectionState = 'awaitingConnect';
   protocolVersion: ProtocolVersion = 4;
@@ -66,10 +68,11 @@ export class Connection implements SessionLink {
   #drainTimer: NodeJS.Timeout | undefined;
   #info: ClientInfo | undefined;
 
-  constructor(stream: Duplex, broker: BrokerContext, remoteAddress: string | undefined) {
+  constructor(stream: Duplex, broker: BrokerContext, remoteAddress: string | undefined, transport?: TransportInfo) {
     this.stream = stream;
     this.broker = broker;
     this.remoteAddress = remoteAddress;
+    this.transport = transport;
     this.decoder = new Decoder({ maxPacketBytes: broker.options.maxPacketBytes });
     stream.on('data', this.#onData);
     stream.on('error', this.#onError);
@@ -80,7 +83,7 @@ export class Connection implements SessionLink {
   get info(): ClientInfo {
     this.#info ??= {
       id: this.clientId, username: this.username, remoteAddress: this.remoteAddress,
-      protocolVersion: this.protocolVersion,
+      protocolVersion: this.protocolVersion, transport: this.transport,
     };
     return this.#info;
   }

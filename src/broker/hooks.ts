@@ -3,12 +3,15 @@
  * free of promises. A hook that throws or rejects counts as a denial and is logged.
  */
 import type { QoS, UserProperty } from '../protocol/types.js';
+import type { TransportInfo } from './transport-info.js';
 
 export interface ClientInfo {
   readonly id: string;
   readonly username: string | undefined;
   readonly remoteAddress: string | undefined;
   readonly protocolVersion: 3 | 4 | 5;
+  /** The listener and TLS facts of the connection; undefined for a stream given to `broker.handle()` without them. */
+  readonly transport?: TransportInfo;
 }
 
 export interface AuthenticateRequest {
@@ -19,6 +22,8 @@ export interface AuthenticateRequest {
   readonly protocolVersion: 3 | 4 | 5;
   /** MQTT 5: the User Properties of CONNECT, in wire order (empty otherwise). */
   readonly userProperties?: readonly UserProperty[];
+  /** The listener and TLS facts; `transport.certificateUsername` set means `username` came from the certificate. */
+  readonly transport?: TransportInfo;
 }
 
 export interface PublishRequest {

@@ -3,16 +3,19 @@
  * reads the config file, picks the logger and the listeners, and runs until SIGINT or SIGTERM, then closes the broker
  * and returns 0. Failures are one `culex: Error: ...` line on stderr and exit status 1, never a stack trace.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../broker/config.js';
 import type { Logger } from '../broker/logger.js';
 import { createBroker, type CulexBroker } from '../create-broker.js';
-import { emptyConfig, parseBrokerConfig, resolveListeners, type BrokerConfig, type ListenerSpec } from './broker-config.js';
+import {
+  emptyConfig, parseBrokerConfig, readIncludeDirFromDisk, resolveListeners, type BrokerConfig,
+} from './broker-config.js';
+import { openConfiguredListener, openingLines, reloadCertificates, type OpenedListener } from './broker-listeners.js';
 import type { CliIo } from './index.js';
 import { allLevels, createStreamLogger, defaultLevels, isConnectionMessage } from './log.js';
+import { openLogDestinations, type LogStreams } from './log-destinations.js';
 
 interface BrokerArgs {
   readonly configFile: string | undefined;
@@ -99,7 +102,7 @@ async function loadConfig(configFile: string | undefined, io: CliIo): Promise<Br
     return undefined;
   }
   try {
-    return parseBrokerConfig(text, configFile);
+    return parseBrokerConfig(text, configFile, { readIncludeDir: readIncludeDirFromDisk });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     io.stderr.write(`culex: Error: ${err.message}\n`);
@@ -107,11 +110,10 @@ async function loadConfig(configFile: string | undefined, io: CliIo): Promise<Br
   }
 }
 
-function createLogger(args: BrokerArgs, config: BrokerConfig, io: CliIo): Logger {
+function createLogger(args: BrokerArgs, config: BrokerConfig, streams: LogStreams): Logger {
   const { logging } = config;
-  const streams = (logging.destinations ?? ['stderr']).map((d) => (d === 'stdout' ? io.stdout : io.stderr));
   return createStreamLogger({
-    streams,
+    streams: streams.streams,
     // -v overrides log_type, as in Mosquitto.
     levels: args.isVerbose ? allLevels : logging.levels ?? defaultLevels,
     isTimestamped: logging.isTimestamped,
@@ -121,53 +123,78 @@ function createLogger(args: BrokerArgs, config: BrokerConfig, io: CliIo): Logger
 
 async function serve(args: BrokerArgs, config: BrokerConfig, io: CliIo): Promise<number> {
   const version = readPackageVersion();
-  const logger = createLogger(args, config, io);
+  let logStreams: LogStreams;
+  try {
+    logStreams = await openLogDestinations(config.logging.destinations, io);
+  } catch (err) {
+    io.stderr.write(`culex: Error: ${(err as Error).message}\n`);
+    return 1;
+  }
+  const logger = createLogger(args, config, logStreams);
   const isDebug = args.isVerbose || config.logging.levels?.has('debug') === true;
   let broker: CulexBroker;
   try {
     broker = createBroker({ ...config.options, isVerbose: isDebug, logger, version });
   } catch (err) {
+    await logStreams.close();
     if (!(err instanceof ConfigError)) throw err;
     io.stderr.write(`culex: Error: ${err.message}\n`);
     return 1;
   }
   const signal = waitForSignal();
+  const opened: OpenedListener[] = [];
+  const onHangup = (): void => {
+    logger.info('Reloading config.');
+    logStreams.reopen();
+    void reloadCertificates(opened, logger);
+  };
+  process.on('SIGHUP', onHangup);
   try {
     logger.info(`culex version ${version} starting`);
     logger.info(args.configFile === undefined ? 'Using default config.' : `Config loaded from ${args.configFile}.`);
-    for (const listener of resolveListeners(config, args.ports)) {
-      if (!(await openListener(broker, listener, logger, io))) {
+    for (const warning of config.warnings) logger.warn(`Warning: ${warning.message}`);
+    const listeners = resolveListeners(config, args.ports);
+    if (!listeners.includes(config.defaultListener) && args.ports.length === 0
+      && config.defaultListenerSettings.length > 0) {
+      logger.warn(`Warning: the settings at ${config.defaultListenerSettings.join(', ')} come before any "listener" `
+        + 'line, so they belong to the default listener, which is not opened (no "port" or "bind_address").');
+    }
+    for (const listenerConfig of listeners) {
+      try {
+        const listener = await openConfiguredListener(broker, listenerConfig);
+        opened.push({ config: listenerConfig, listener });
+        for (const line of openingLines(listenerConfig, listener.address)) logger.info(line);
+      } catch (err) {
+        io.stderr.write(`culex: Error: ${(err as Error).message}\n`);
         await broker.close();
         return 1;
       }
+    }
+    if (config.pidFile !== undefined && !(await writePidFile(config.pidFile, io))) {
+      await broker.close();
+      return 1;
     }
     logger.info(`culex version ${version} running`);
     await signal.received;
     logger.info(`culex version ${version} terminating`);
     await broker.close();
+    if (config.pidFile !== undefined) await rm(config.pidFile, { force: true });
     return 0;
   } finally {
+    process.off('SIGHUP', onHangup);
     signal.dispose();
+    await logStreams.close();
   }
 }
 
-async function openListener(broker: CulexBroker, listener: ListenerSpec, logger: Logger, io: CliIo): Promise<boolean> {
-  let address: AddressInfo;
+async function writePidFile(path: string, io: CliIo): Promise<boolean> {
   try {
-    address = await broker.listen(listener);
+    await writeFile(path, `${process.pid}\n`);
+    return true;
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const reason = e.code === 'EADDRINUSE' ? 'Address already in use' : e.message;
-    const where = listener.host === undefined ? `port ${listener.port}` : `${listener.host} port ${listener.port}`;
-    io.stderr.write(`culex: Error: Unable to open listen socket on ${where}: ${reason}.\n`);
+    io.stderr.write(`culex: Error: Unable to write pid file ${path}: ${(err as Error).message}.\n`);
     return false;
   }
-  // Unbound IPv6 `::` is dual-stack in Node, so it serves IPv4 too; say so the way Mosquitto does.
-  if (listener.host === undefined && address.family === 'IPv6' && address.address === '::') {
-    logger.info(`Opening ipv4 listen socket on port ${address.port}.`);
-  }
-  logger.info(`Opening ${address.family === 'IPv6' ? 'ipv6' : 'ipv4'} listen socket on port ${address.port}.`);
-  return true;
 }
 
 /** Resolves on the first SIGINT or SIGTERM; `dispose` removes the handlers again. */

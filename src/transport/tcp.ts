@@ -1,12 +1,11 @@
 /**
- * TCP listener: accepts sockets, turns Nagle off (MQTT packets are small and latency matters; the broker batches
- * writes itself), and hands each socket to the broker as a Duplex.
+ * Plain TCP listening, kept as its own entry point for embedders: `listen()` in `listener.ts` with only a port and a
+ * host. Nagle is off (MQTT packets are small and latency matters; the broker batches writes itself).
  */
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { listen, type StreamHandler } from './listener.js';
 
-export interface StreamHandler {
-  handle(stream: Socket, remoteAddress?: string): void;
-}
+export type { StreamHandler } from './listener.js';
 
 export interface TcpListenOptions {
   /** Port; 0 picks a free one. Default 1883. */
@@ -18,27 +17,11 @@ export interface TcpListenOptions {
 }
 
 export interface TcpListener {
-  readonly server: Server;
   readonly address: AddressInfo;
   close(): Promise<void>;
 }
 
-export function listenTcp(handler: StreamHandler, options: TcpListenOptions = {}): Promise<TcpListener> {
-  const server = createServer({ noDelay: true }, (socket) => {
-    socket.setNoDelay(true);
-    const remote = socket.remoteAddress === undefined ? undefined : `${socket.remoteAddress}:${socket.remotePort}`;
-    handler.handle(socket, remote);
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: options.port ?? 1883, host: options.host, backlog: options.backlog ?? 511 }, () => {
-      server.off('error', reject);
-      const address = server.address() as AddressInfo;
-      resolve({
-        server,
-        address,
-        close: () => new Promise<void>((done) => server.close(() => done())),
-      });
-    });
-  });
+export async function listenTcp(handler: StreamHandler, options: TcpListenOptions = {}): Promise<TcpListener> {
+  const listener = await listen(handler, options);
+  return { address: listener.address as AddressInfo, close: () => listener.close() };
 }

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import {
-  ConfigFileError, emptyConfig, parseBrokerConfig, resolveListeners, supportedDirectives, type BrokerConfig,
+  ConfigFileError, emptyConfig, ignoredDirectiveNames, parseBrokerConfig, resolveListeners, supportedDirectives,
+  type BrokerConfig,
 } from '../../src/cli/broker-config.ts';
 import { ConfigError, type BrokerOptions } from '../../src/broker/config.ts';
 import { allLevels, createStreamLogger, isConnectionMessage } from '../../src/cli/log.ts';
@@ -39,7 +40,8 @@ describe('parseBrokerConfig: syntax', () => {
   test('comments, blank lines, indentation, tabs and CRLF are accepted', () => {
     const config = parse('# a comment\r\n\r\n   \n\t# indented comment\n  max_queued_messages\t\t 5  \r\nport 1884\n');
     assert.deepEqual(config.options, { maxQueuedMessages: 5 });
-    assert.deepEqual(config.defaultListener, { port: 1884 });
+    assert.equal(config.defaultListener.port, 1884);
+    assert.equal(config.hasDefaultListener, true);
   });
 
   test('a # after a value is not a comment (as in Mosquitto): extra value error', () => {
@@ -54,6 +56,11 @@ describe('parseBrokerConfig: syntax', () => {
     fails('Port 1883', `Unknown or unsupported configuration directive "Port" in ${FILE}:1.`, 1);
   });
 });
+
+function where(text: string): { port: number; host: string | undefined; isOpened: boolean } {
+  const c = parse(text);
+  return { port: c.defaultListener.port, host: c.defaultListener.host, isOpened: c.hasDefaultListener };
+}
 
 describe('parseBrokerConfig: each directive', () => {
   const table: [string, BrokerOptions][] = [
@@ -95,14 +102,15 @@ describe('parseBrokerConfig: each directive', () => {
   }
 
   test('port and bind_address make the default listener', () => {
-    assert.deepEqual(parse('port 1884').defaultListener, { port: 1884 });
-    assert.deepEqual(parse('bind_address 127.0.0.1').defaultListener, { host: '127.0.0.1' });
-    assert.deepEqual(parse('bind_address ::1\nport 0').defaultListener, { port: 0, host: '::1' });
+    assert.deepEqual(where('port 1884'), { port: 1884, host: undefined, isOpened: true });
+    assert.deepEqual(where('bind_address 127.0.0.1'), { port: 1883, host: '127.0.0.1', isOpened: true });
+    assert.deepEqual(where('bind_address ::1\nport 0'), { port: 0, host: '::1', isOpened: true });
+    assert.deepEqual(where('max_queued_messages 5'), { port: 1883, host: undefined, isOpened: false });
   });
 
   test('listener lines accumulate, with and without a bind address', () => {
-    assert.deepEqual(parse('listener 1883\nlistener 8883 127.0.0.1\n').listeners,
-      [{ port: 1883 }, { port: 8883, host: '127.0.0.1' }]);
+    assert.deepEqual(parse('listener 1883\nlistener 8883 127.0.0.1\n').listeners.map((l) => [l.port, l.host, l.origin]),
+      [[1883, undefined, `${FILE}:1`], [8883, '127.0.0.1', `${FILE}:2`]]);
   });
 
   test('log_type lines accumulate into levels', () => {
@@ -114,11 +122,13 @@ describe('parseBrokerConfig: each directive', () => {
     assert.deepEqual(parse('log_type subscribe\nlog_type unsubscribe').logging.levels, new Set());
   });
 
-  test('log_dest stderr, stdout and none', () => {
-    assert.deepEqual(parse('log_dest stdout').logging.destinations, ['stdout']);
+  test('log_dest stderr, stdout, file and none', () => {
+    assert.deepEqual(parse('log_dest stdout').logging.destinations, [{ kind: 'stdout' }]);
     assert.deepEqual(parse('log_dest stdout\nlog_dest stderr\nlog_dest stdout').logging.destinations,
-      ['stdout', 'stderr']);
+      [{ kind: 'stdout' }, { kind: 'stderr' }]);
     assert.deepEqual(parse('log_dest none').logging.destinations, []);
+    assert.deepEqual(parse('log_dest file /var/log/my broker.log').logging.destinations,
+      [{ kind: 'file', path: '/var/log/my broker.log' }]);
   });
 
   test('connection_messages and log_timestamp take true/false (and 1/0, as Mosquitto does)', () => {
@@ -130,23 +140,28 @@ describe('parseBrokerConfig: each directive', () => {
 
   test('the supported directives are exactly these (README.md lists the same)', () => {
     assert.deepEqual(supportedDirectives.toSorted(), [
-      'allow_anonymous', 'bind_address', 'connection_messages', 'culex_connect_timeout_ms', 'culex_drain_timeout_ms',
+      'allow_anonymous', 'bind_address', 'cafile', 'capath', 'certfile', 'ciphers', 'ciphers_tls1.3',
+      'connection_messages', 'crlfile', 'culex_connect_timeout_ms', 'culex_drain_timeout_ms',
       'culex_max_client_id_bytes', 'culex_max_subscriptions_per_client', 'culex_max_topic_bytes',
-      'culex_max_topic_levels', 'culex_max_write_buffer_bytes', 'listener', 'log_dest', 'log_timestamp', 'log_type',
-      'max_connections', 'max_inflight_messages', 'max_packet_size', 'max_queued_bytes', 'max_queued_messages',
-      'message_size_limit', 'persistence', 'port', 'sys_interval',
+      'culex_max_topic_levels', 'culex_max_write_buffer_bytes', 'dhparamfile', 'enable_proxy_protocol', 'keyfile',
+      'listener', 'log_dest', 'log_timestamp', 'log_type', 'max_connections', 'max_inflight_messages',
+      'max_packet_size', 'max_queued_bytes', 'max_queued_messages', 'message_size_limit', 'per_listener_settings',
+      'persistence', 'pid_file', 'port', 'protocol', 'require_certificate', 'socket_domain', 'sys_interval',
+      'tls_keyform', 'tls_version', 'use_identity_as_username', 'use_subject_as_username', 'user',
     ]);
   });
 
   test('README.md has a row for every supported directive', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    for (const directive of supportedDirectives) assert.ok(readme.includes(`| \`${directive}\` |`), directive);
+    for (const directive of [...supportedDirectives, ...ignoredDirectiveNames, 'include_dir']) {
+      assert.ok(readme.includes(`| \`${directive}\` |`), directive);
+    }
   });
 });
 
 describe('parseBrokerConfig: errors name the file, the line and the directive', () => {
   test('unknown or unsupported directives, including real Mosquitto ones, are refused', () => {
-    for (const directive of ['password_file', 'acl_file', 'certfile', 'include_dir', 'max_keepalive', 'frobnicate']) {
+    for (const directive of ['password_file', 'acl_file', 'mount_point', 'http_dir', 'max_keepalive', 'frobnicate']) {
       fails(`port 1883\n\n# comment\n${directive} /x\n`,
         `Unknown or unsupported configuration directive "${directive}" in ${FILE}:4.`, 4);
     }
@@ -161,7 +176,15 @@ describe('parseBrokerConfig: errors name the file, the line and the directive', 
     ['bind_address', 'Missing value for "bind_address"'],
     ['listener', 'Missing port for "listener"'],
     ['listener 1883 127.0.0.1 x', 'Unexpected extra value "x" for "listener"'],
-    ['listener 0 /run/culex.sock', 'Unix socket listeners are not supported yet'],
+    ['listener 1883 /run/culex.sock', 'A Unix socket listener needs port 0 ("listener 0 /run/culex.sock")'],
+    ['protocol http', 'Bad value "http" for "protocol" (expected mqtt or websockets)'],
+    ['socket_domain ipv5', 'Bad value "ipv5" for "socket_domain" (expected ipv4 or ipv6)'],
+    ['enable_proxy_protocol 3', 'Bad value "3" for "enable_proxy_protocol" (expected 1 or 2)'],
+    ['tls_version tlsv1.0', 'Bad value "tlsv1.0" for "tls_version" (expected tlsv1.3, tlsv1.2 or tlsv1.1)'],
+    ['tls_keyform engine', '"tls_keyform engine" is not supported (only pem: OpenSSL engines are absent)'],
+    ['require_certificate yes', 'Bad value "yes" for "require_certificate" (expected true or false)'],
+    ['certfile', 'Missing value for "certfile"'],
+    ['include_dir', 'Missing value for "include_dir"'],
     ['max_connections 0', 'Bad value "0" for "max_connections" (expected -1 for unlimited, or a positive integer)'],
     ['max_connections -2', 'Bad value "-2" for "max_connections" (expected -1 for unlimited, or a positive integer)'],
     ['max_connections 1.5', 'Bad value "1.5" for "max_connections" (expected -1 for unlimited, or a positive integer)'],
@@ -179,9 +202,10 @@ describe('parseBrokerConfig: errors name the file, the line and the directive', 
       + 'and without one no client could connect'],
     ['connection_messages yes', 'Bad value "yes" for "connection_messages" (expected true or false)'],
     ['log_type verbose', 'Bad value "verbose" for "log_type" (supported: debug, error, warning, notice, information, '
-      + 'all, none, subscribe, unsubscribe)'],
-    ['log_dest file /var/log/culex.log', '"log_dest file" is not supported yet (supported: stderr, stdout, none)'],
-    ['log_dest syslog', '"log_dest syslog" is not supported yet (supported: stderr, stdout, none)'],
+      + 'all, none, subscribe, unsubscribe, websockets)'],
+    ['log_dest file', 'Missing file name for "log_dest file"'],
+    ['log_dest syslog', '"log_dest syslog" is not supported yet (supported: stderr, stdout, file, none)'],
+    ['log_dest topic', '"log_dest topic" is not supported yet (supported: stderr, stdout, file, none)'],
     ['log_dest', 'Missing value for "log_dest"'],
     ['culex_connect_timeout_ms 0', 'Bad value "0" for "culex_connect_timeout_ms" (expected a positive number of milliseconds)'],
     ['culex_max_topic_bytes 65536', 'Bad value "65536" for "culex_max_topic_bytes" (expected an integer from 1 to 65535)'],
@@ -196,26 +220,31 @@ describe('parseBrokerConfig: errors name the file, the line and the directive', 
   }
 });
 
+function summary(config: BrokerConfig, ports: number[]): (string | number)[] {
+  return resolveListeners(config, ports).map((l) => (l.host === undefined ? l.port : `${l.host}:${l.port}`));
+}
+
 describe('resolveListeners', () => {
   test('no configuration: port 1883 on all interfaces', () => {
-    assert.deepEqual(resolveListeners(emptyConfig(), []), [{ port: 1883 }]);
+    assert.deepEqual(summary(emptyConfig(), []), [1883]);
   });
 
-  test('-p ports replace the default listener and keep its bind_address', () => {
-    assert.deepEqual(resolveListeners(parse('port 1884\nbind_address 127.0.0.1'), [0, 1885]),
-      [{ port: 0, host: '127.0.0.1' }, { port: 1885, host: '127.0.0.1' }]);
+  test('-p ports replace the default listener and keep its settings', () => {
+    assert.deepEqual(summary(parse('port 1884\nbind_address 127.0.0.1'), [0, 1885]), ['127.0.0.1:0', '127.0.0.1:1885']);
+    const [l] = resolveListeners(parse('protocol websockets\nmax_queued_messages 5'), [0]);
+    assert.equal(l!.protocol, 'websockets');
   });
 
   test('listener lines only: no default listener', () => {
-    assert.deepEqual(resolveListeners(parse('listener 1884 127.0.0.1'), []), [{ port: 1884, host: '127.0.0.1' }]);
+    assert.deepEqual(summary(parse('listener 1884 127.0.0.1'), []), ['127.0.0.1:1884']);
   });
 
   test('port plus listener lines: both, default first', () => {
-    assert.deepEqual(resolveListeners(parse('listener 8884\nport 1884'), []), [{ port: 1884 }, { port: 8884 }]);
+    assert.deepEqual(summary(parse('listener 8884\nport 1884'), []), [1884, 8884]);
   });
 
   test('-p plus listener lines: the -p ports, then the listeners', () => {
-    assert.deepEqual(resolveListeners(parse('listener 8884'), [1886]), [{ port: 1886 }, { port: 8884 }]);
+    assert.deepEqual(summary(parse('listener 8884'), [1886]), [1886, 8884]);
   });
 });
 

@@ -58,7 +58,8 @@ function validate(conn: Connection, packet: ConnectPacket): boolean {
     return false;
   }
   conn.clientId = clientId;
-  conn.username = packet.username;
+  // use_identity_as_username / use_subject_as_username: the verified certificate names the user.
+  conn.username = conn.transport?.certificateUsername ?? packet.username;
   conn.keepaliveSeconds = packet.keepaliveSeconds;
   const props = packet.properties;
   if (props !== undefined) {
@@ -132,8 +133,8 @@ async function authenticate(conn: Connection, packet: ConnectPacket): Promise<bo
   let isAllowed = false;
   try {
     const answer = hook({
-      clientId: conn.clientId, username: packet.username, password: packet.password,
-      remoteAddress: conn.remoteAddress, protocolVersion: packet.protocolVersion,
+      clientId: conn.clientId, username: conn.username, password: packet.password,
+      remoteAddress: conn.remoteAddress, protocolVersion: packet.protocolVersion, transport: conn.transport,
       userProperties: packet.properties?.userProperties ?? [],
     });
     isAllowed = (isPromise(answer) ? await answer : answer) === true;

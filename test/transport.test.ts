@@ -1,0 +1,2 @@
+// Entry file: listeners (TLS, WebSocket, Unix sockets, PROXY protocol) and the mosquitto.conf listener blocks.
+import './cli/broker-config-listeners.test.ts';
