@@ -24,3 +24,4 @@ export { listenTcp, type TcpListenOptions, type TcpListener } from './transport/
 export { listen, type Listener, type ListenerOptions, type ListenerTlsOptions, type StreamHandler } from './transport/listener.js';
 export { loadTlsFiles, type TlsFiles } from './transport/tls.js';
 export type { TransportInfo } from './broker/transport-info.js';
+export * from './client/index.js';

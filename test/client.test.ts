@@ -1,0 +1,7 @@
+/**
+ * Entry file for the client library tests: units, store conformance, and the one client suite run against the
+ * Culex broker and a real Mosquitto.
+ */
+import './client/units.test.js';
+import './client/store.test.js';
+import './client/suite.test.js';
