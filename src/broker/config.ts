@@ -36,9 +36,10 @@ export interface BrokerOptions extends Partial<Hooks> {
   /** Interval of `$SYS` updates in seconds; 0 disables them. Default 10. */
   sysIntervalSeconds?: number;
   /**
-   * Largest keepalive a client may use (Mosquitto's `max_keepalive`); 0 = no maximum. A client asking for more, or
-   * for 0, gets this as the MQTT 5 Server Keep Alive [MQTT-3.2.2-21]; a 3.1/3.1.1 client is refused with 0x02
-   * (Identifier rejected), as Mosquitto does, having no way to be told. Default 0.
+   * Largest keepalive a client may use (Mosquitto's `max_keepalive`); 0 = no maximum. An MQTT 5 client asking for
+   * more, or for 0, gets this as its Server Keep Alive [MQTT-3.2.2-21]; a 3.1/3.1.1 client asking for more is
+   * refused with 0x02 (Identifier rejected), as Mosquitto does, having no way to be told. Default 0 (Mosquitto's
+   * default is 65,535).
    */
   maxKeepaliveSeconds?: number;
   /** Highest QoS the broker accepts in PUBLISH and grants in SUBSCRIBE (MQTT 5 Maximum QoS). Default 2. */

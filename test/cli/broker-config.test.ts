@@ -93,6 +93,10 @@ describe('parseBrokerConfig: each directive', () => {
     ['culex_max_subscriptions_per_client -1', { maxSubscriptionsPerClient: Infinity }],
     ['culex_max_subscriptions_per_client 10', { maxSubscriptionsPerClient: 10 }],
     ['culex_max_write_buffer_bytes 65536', { maxWriteBufferBytes: 65_536 }],
+    ['max_keepalive 60', { maxKeepaliveSeconds: 60 }],
+    ['max_keepalive 0', { maxKeepaliveSeconds: 0 }],
+    ['max_qos 1', { maximumQoS: 1 }],
+    ['retain_available false', { isRetainAvailable: false }],
   ];
   for (const [text, expected] of table) {
     test(`${text.replace('\n', ' + ')} gives ${JSON.stringify(expected, (_k, v: unknown) => (v === Infinity ? 'Infinity' : v))}`,
@@ -145,8 +149,9 @@ describe('parseBrokerConfig: each directive', () => {
       'culex_max_client_id_bytes', 'culex_max_subscriptions_per_client', 'culex_max_topic_bytes',
       'culex_max_topic_levels', 'culex_max_write_buffer_bytes', 'dhparamfile', 'enable_proxy_protocol', 'keyfile',
       'listener', 'log_dest', 'log_timestamp', 'log_type', 'max_connections', 'max_inflight_messages',
-      'max_packet_size', 'max_queued_bytes', 'max_queued_messages', 'message_size_limit', 'per_listener_settings',
-      'persistence', 'pid_file', 'port', 'protocol', 'require_certificate', 'socket_domain', 'sys_interval',
+      'max_keepalive', 'max_packet_size', 'max_qos', 'max_queued_bytes', 'max_queued_messages', 'message_size_limit',
+      'per_listener_settings', 'persistence', 'pid_file', 'port', 'protocol', 'require_certificate',
+      'retain_available', 'socket_domain', 'sys_interval',
       'tls_keyform', 'tls_version', 'use_identity_as_username', 'use_subject_as_username', 'user',
     ]);
   });
@@ -161,7 +166,7 @@ describe('parseBrokerConfig: each directive', () => {
 
 describe('parseBrokerConfig: errors name the file, the line and the directive', () => {
   test('unknown or unsupported directives, including real Mosquitto ones, are refused', () => {
-    for (const directive of ['password_file', 'acl_file', 'mount_point', 'http_dir', 'max_keepalive', 'frobnicate']) {
+    for (const directive of ['password_file', 'acl_file', 'mount_point', 'http_dir', 'max_topic_alias', 'frobnicate']) {
       fails(`port 1883\n\n# comment\n${directive} /x\n`,
         `Unknown or unsupported configuration directive "${directive}" in ${FILE}:4.`, 4);
     }
@@ -207,6 +212,9 @@ describe('parseBrokerConfig: errors name the file, the line and the directive', 
     ['log_dest syslog', '"log_dest syslog" is not supported yet (supported: stderr, stdout, file, none)'],
     ['log_dest topic', '"log_dest topic" is not supported yet (supported: stderr, stdout, file, none)'],
     ['log_dest', 'Missing value for "log_dest"'],
+    ['max_keepalive 65536', 'Bad value "65536" for "max_keepalive" (expected an integer from 0 (no maximum) to 65535)'],
+    ['max_qos 3', 'Bad value "3" for "max_qos" (expected 0, 1 or 2)'],
+    ['retain_available maybe', 'Bad value "maybe" for "retain_available" (expected true or false)'],
     ['culex_connect_timeout_ms 0', 'Bad value "0" for "culex_connect_timeout_ms" (expected a positive number of milliseconds)'],
     ['culex_max_topic_bytes 65536', 'Bad value "65536" for "culex_max_topic_bytes" (expected an integer from 1 to 65535)'],
     ['culex_max_client_id_bytes 0', 'Bad value "0" for "culex_max_client_id_bytes" (expected an integer from 1 to 65535)'],

@@ -72,8 +72,8 @@ function validate(conn: Connection, packet: ConnectPacket): boolean {
 
 /**
  * What this broker supports: the will's QoS [MQTT-3.2.2-12] and retain flag [MQTT-3.2.2-13], and the keepalive
- * cap (`maxKeepaliveSeconds`): MQTT 5 clients are told the Server Keep Alive [MQTT-3.2.2-21]; 3.1/3.1.1 clients
- * cannot be told and are refused as Mosquitto refuses them (Identifier rejected).
+ * cap (`maxKeepaliveSeconds`): an MQTT 5 client above it (or at 0) is told the Server Keep Alive [MQTT-3.2.2-21]; a
+ * 3.1/3.1.1 client above it cannot be told and is refused as Mosquitto refuses it (Identifier rejected).
  */
 function checkCapabilities(conn: Connection, packet: ConnectPacket): boolean {
   const { options } = conn.broker;
@@ -87,12 +87,12 @@ function checkCapabilities(conn: Connection, packet: ConnectPacket): boolean {
     return false;
   }
   const max = options.maxKeepaliveSeconds;
-  if (max > 0 && (packet.keepaliveSeconds === 0 || packet.keepaliveSeconds > max)) {
-    if (packet.protocolVersion !== 5) {
-      conn.broker.logger.info(`Client ${conn.clientId} refused: keepalive ${packet.keepaliveSeconds} above ${max}.`);
-      conn.refuse(ReasonCode.ClientIdentifierNotValid, 'refused');
-      return false;
-    }
+  if (max > 0 && packet.protocolVersion !== 5 && packet.keepaliveSeconds > max) {
+    conn.broker.logger.info(`Client ${conn.clientId} refused: keepalive ${packet.keepaliveSeconds} above ${max}.`);
+    conn.refuse(ReasonCode.ClientIdentifierNotValid, 'refused');
+    return false;
+  }
+  if (max > 0 && packet.protocolVersion === 5 && (packet.keepaliveSeconds === 0 || packet.keepaliveSeconds > max)) {
     conn.keepaliveSeconds = max;
   }
   return true;

@@ -39,6 +39,15 @@ export const generalDirectives: readonly Directive[] = [
   global('sys_interval', (line, { config }) => {
     config.options.sysIntervalSeconds = int(line, 0, Math.floor(MAX_TIMER_MS / 1000), 'seconds >= 0 (0 disables)');
   }),
+  global('max_keepalive', (line, { config }) => {
+    config.options.maxKeepaliveSeconds = int(line, 0, 65_535, 'an integer from 0 (no maximum) to 65535');
+  }),
+  global('max_qos', (line, { config }) => {
+    config.options.maximumQoS = int(line, 0, 2, '0, 1 or 2') as 0 | 1 | 2;
+  }),
+  global('retain_available', (line, { config }) => {
+    config.options.isRetainAvailable = bool(line);
+  }),
   global('persistence', (line) => {
     if (bool(line)) line.fail('"persistence true" is not supported yet: this version keeps sessions in memory only');
   }),
