@@ -67,6 +67,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
   readonly #router = new Router();
   readonly #connections = new Set<Connection>();
   readonly #closables = new Set<Closable>();
+  publishingConnection: Connection | null = null;
   #flushQueue: Connection[] = [];
   #isFlushScheduled = false;
   #sweepTimer: NodeJS.Timeout;

@@ -27,6 +27,13 @@ export interface BrokerOptions extends Partial<Hooks> {
   maxQueuedBytes?: number;
   /** Bytes waiting in one socket's write buffer beyond which QoS 0 messages to it are dropped. Default 8 MiB. */
   maxWriteBufferBytes?: number;
+  /**
+   * Backpressure: when a subscriber's socket is backed up, the connections publishing to it stop being read until it
+   * drains, for at most this long per episode; after that the subscriber counts as slow (its QoS 0 messages are
+   * dropped past `maxWriteBufferBytes`, QoS 1/2 queue in its session) and holds no publisher until it drains.
+   * 0 turns backpressure off. Default 500 ms.
+   */
+  publisherHoldMs?: number;
   /** A connection that sends no CONNECT within this time is closed. Default 10,000 ms. */
   connectTimeoutMs?: number;
   /** A connection whose socket stays backed up this long is closed as a slow consumer. Default 30,000 ms. */
@@ -89,6 +96,7 @@ export interface ResolvedOptions {
   readonly maxQueuedMessages: number;
   readonly maxQueuedBytes: number;
   readonly maxWriteBufferBytes: number;
+  readonly publisherHoldMs: number;
   readonly connectTimeoutMs: number;
   readonly drainTimeoutMs: number;
   readonly sysIntervalSeconds: number;
@@ -115,6 +123,7 @@ export const defaultOptions: ResolvedOptions = {
   maxQueuedMessages: 1000,
   maxQueuedBytes: 0,
   maxWriteBufferBytes: 8 * 1024 * 1024,
+  publisherHoldMs: 500,
   connectTimeoutMs: 10_000,
   drainTimeoutMs: 30_000,
   sysIntervalSeconds: 10,
@@ -143,7 +152,8 @@ const positiveLimits = [
   'maxSubscriptionsPerClient', 'maxInflight', 'maxWriteBufferBytes', 'connectTimeoutMs', 'drainTimeoutMs',
 ] as const;
 const nonNegativeLimits = [
-  'maxQueuedMessages', 'maxQueuedBytes', 'sysIntervalSeconds', 'topicAliasMaximum', 'maxKeepaliveSeconds',
+  'publisherHoldMs', 'maxQueuedMessages', 'maxQueuedBytes', 'sysIntervalSeconds', 'topicAliasMaximum',
+  'maxKeepaliveSeconds',
 ] as const;
 
 /** Fills in defaults and checks every value; throws ConfigError naming the option. */

@@ -4,8 +4,14 @@
  *
  * Design note: the decoder is pulled, not pushed: `#pump` takes packets while handlers answer synchronously and
  * stops while one returns a promise (authentication, an asynchronous hook), which keeps a client's packets in order
- * without a promise per message. Writes go into the corked stream and the broker uncorks every written-to
- * connection once per event-loop turn (setImmediate), so a fan-out burst leaves as one writev per socket.
+ * without a promise per message. Writes are collected per connection and the broker flushes every written-to
+ * connection once per event-loop turn (setImmediate): the turn's packets are joined into one Buffer and leave in one
+ * `write` (one syscall), instead of one stream chunk per packet.
+ *
+ * Backpressure: when a flush leaves the socket backed up, every connection that publishes to it stops being read
+ * (TCP then slows the publisher down) until the socket drains — for at most `publisherHoldMs` per episode, after
+ * which this connection counts as slow and holds no one until it drains, so one stuck subscriber cannot stall the
+ * publishers for long.
  */
 import type { Duplex } from 'node:stream';
 import { Decoder } from '../protocol/decoder.js';
@@ -64,7 +70,19 @@ export class Connection implements SessionLink {
   closeReason: CloseReason | undefined;
   #isPumpPaused = false;
   #droppedCount = 0;
-  #isCorked = false;
+  /** Packets written this turn, joined and handed to the stream by `flush()`. */
+  #out: Buffer[] = [];
+  #outBytes = 0;
+  #isFlushScheduled = false;
+  /** The socket did not take everything at the last flush; cleared by 'drain'. */
+  #isBackedUp = false;
+  /** Backed up for longer than `publisherHoldMs`: holds no publisher until it drains. */
+  #isSlow = false;
+  /** Publishers whose input this connection holds paused, while backed up. */
+  #heldPublishers: Set<Connection> | undefined;
+  #holdTimer: NodeJS.Timeout | undefined;
+  /** How many backed-up connections hold this connection's input paused. */
+  #inputHolds = 0;
   #drainTimer: NodeJS.Timeout | undefined;
   #info: ClientInfo | undefined;
 
@@ -120,7 +138,7 @@ export class Connection implements SessionLink {
 
   /** Takes packets from the decoder until it needs more bytes or a handler goes asynchronous. */
   #pump(): void {
-    while (!this.#isPumpPaused && this.state !== 'closed') {
+    while (!this.#isPumpPaused && this.#inputHolds === 0 && this.state !== 'closed') {
       let packet: Packet | null;
       try {
         packet = this.decoder.next();
@@ -154,22 +172,36 @@ export class Connection implements SessionLink {
   /** Queues bytes; they leave at the end of this event-loop turn. */
   write(bytes: Buffer): void {
     if (this.state === 'closed') return;
-    if (!this.#isCorked) {
-      this.#isCorked = true;
-      this.stream.cork();
+    this.#out.push(bytes);
+    this.#outBytes += bytes.length;
+    if (!this.#isFlushScheduled) {
+      this.#isFlushScheduled = true;
       this.broker.scheduleFlush(this);
     }
-    this.stream.write(bytes);
     this.broker.stats.bytesSent += bytes.length;
     this.broker.stats.messagesSent++;
   }
 
-  /** Uncorks; called by the broker once per turn. Starts the slow-consumer timer when the socket stays backed up. */
+  /** Bytes written but not yet taken by the socket. */
+  get pendingWriteBytes(): number {
+    return this.stream.writableLength + this.#outBytes;
+  }
+
+  /**
+   * Hands the turn's packets to the socket as one Buffer; called by the broker once per turn. When the socket stays
+   * backed up, starts the slow-consumer timer and (see the design note) holds publishers until 'drain'.
+   */
   flush(): void {
-    if (!this.#isCorked) return;
-    this.#isCorked = false;
-    this.stream.uncork();
-    if (this.stream.writableNeedDrain && this.#drainTimer === undefined && this.state !== 'closed') {
+    if (!this.#isFlushScheduled) return;
+    this.#isFlushScheduled = false;
+    const out = this.#out;
+    if (out.length === 0) return;
+    const chunk = out.length === 1 ? out[0]! : Buffer.concat(out, this.#outBytes);
+    out.length = 0;
+    this.#outBytes = 0;
+    this.stream.write(chunk);
+    if (this.stream.writableNeedDrain && !this.#isBackedUp && this.state !== 'closed') {
+      this.#isBackedUp = true;
       this.#drainTimer = setTimeout(this.#onDrainTimeout, this.broker.options.drainTimeoutMs);
       this.#drainTimer.unref();
       this.stream.once('drain', this.#onDrain);
@@ -179,6 +211,9 @@ export class Connection implements SessionLink {
   #onDrain = (): void => {
     clearTimeout(this.#drainTimer);
     this.#drainTimer = undefined;
+    this.#isBackedUp = false;
+    this.#isSlow = false;
+    this.#releasePublishers();
   };
 
   #onDrainTimeout = (): void => {
@@ -187,6 +222,61 @@ export class Connection implements SessionLink {
     this.broker.logger.warn(`Client ${this.label} disconnected: socket backed up for over `
       + `${this.broker.options.drainTimeoutMs} ms (slow consumer).`);
     this.disconnect(ReasonCode.ServerBusy, 'slowConsumer');
+  };
+
+  /**
+   * Stops reading `publisher` (its socket, and the packets already decoded after the current one) until this
+   * connection drains, bounded by `publisherHoldMs`. True when the publisher is held by this connection.
+   */
+  #holdPublisher(publisher: Connection): boolean {
+    if (publisher === this || this.#isSlow) return false;
+    const holdMs = this.broker.options.publisherHoldMs;
+    if (holdMs === 0) return false;
+    let held = this.#heldPublishers;
+    if (held === undefined) {
+      held = new Set();
+      this.#heldPublishers = held;
+    }
+    if (held.has(publisher)) return true;
+    held.add(publisher);
+    this.broker.stats.publishersHeld++;
+    publisher.#pauseInput();
+    if (this.#holdTimer === undefined) {
+      this.#holdTimer = setTimeout(this.#onHoldTimeout, holdMs);
+      this.#holdTimer.unref();
+    }
+    return true;
+  }
+
+  #onHoldTimeout = (): void => {
+    this.#holdTimer = undefined;
+    this.broker.stats.holdTimeouts++;
+    this.#isSlow = true;
+    this.#releasePublishers();
+  };
+
+  #releasePublishers(): void {
+    clearTimeout(this.#holdTimer);
+    this.#holdTimer = undefined;
+    const held = this.#heldPublishers;
+    if (held === undefined || held.size === 0) return;
+    this.#heldPublishers = undefined;
+    for (const publisher of held) publisher.#resumeInput();
+  }
+
+  #pauseInput(): void {
+    if (this.#inputHolds++ === 0) this.stream.pause();
+  }
+
+  #resumeInput(): void {
+    if (--this.#inputHolds !== 0 || this.state === 'closed') return;
+    this.stream.resume();
+    // Packets decoded before the hold are taken next turn, never re-entrantly from another connection's handler.
+    setImmediate(this.#resumeHeldPump);
+  }
+
+  #resumeHeldPump = (): void => {
+    if (!this.#isPumpPaused) this.#pump();
   };
 
   sendPacket(packet: Packet): void {
@@ -214,9 +304,15 @@ export class Connection implements SessionLink {
   /** Writes a PUBLISH; false when it was dropped (socket backed up at QoS 0, or over the client's maximum size). */
   sendPublish(message: Message, qos: QoS, packetId: number, retain: boolean, dup: boolean): boolean {
     if (this.state === 'closed') return false;
+    // A held publisher stops after this message, so this one is not dropped: the overshoot is one message each.
+    let isHolding = false;
+    if (this.#isBackedUp) {
+      const publisher = this.broker.publishingConnection;
+      if (publisher !== null) isHolding = this.#holdPublisher(publisher);
+    }
     let bytes: Buffer;
     if (qos === 0) {
-      if (this.stream.writableLength > this.broker.options.maxWriteBufferBytes) {
+      if (!isHolding && this.#isBackedUp && this.pendingWriteBytes > this.broker.options.maxWriteBufferBytes) {
         this.#countDrop('socket backed up');
         return false;
       }
@@ -322,6 +418,7 @@ export class Connection implements SessionLink {
     this.state = 'closed';
     clearTimeout(this.#drainTimer);
     this.#drainTimer = undefined;
+    this.#releasePublishers();
     this.stream.off('data', this.#onData);
     if (this.stream.destroyed === false && reason !== 'disconnect' && reason !== 'disconnectWithWill'
       && reason !== 'protocolError' && reason !== 'refused' && reason !== 'notAuthorized'

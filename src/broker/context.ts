@@ -38,6 +38,8 @@ export interface BrokerContext {
   createSession(clientId: string, isClean: boolean, expiryIntervalSeconds: number): Session;
   /** Ends a session: removes its subscriptions and its stored state. */
   endSession(session: Session): void;
+  /** The connection whose PUBLISH is being routed right now (for backpressure), or null. */
+  publishingConnection: Connection | null;
   /** Called by a connection when its buffered writes should be flushed at the end of this event-loop turn. */
   scheduleFlush(connection: Connection): void;
   /** Called once by a connection when it is finished (any reason). */

@@ -16,6 +16,10 @@ export class Stats {
   clientsMaximum = 0;
   connectionsRefused = 0;
   slowConsumersDisconnected = 0;
+  /** Times a publisher's input was paused because a subscriber it published to was backed up. */
+  publishersHeld = 0;
+  /** Times a backed-up subscriber released its publishers after `publisherHoldMs` without draining. */
+  holdTimeouts = 0;
   protocolErrors = 0;
   /** Shared with sessions: messages dropped because a queue was full. */
   readonly sessionCounters: SessionCounters = { messagesDropped: 0 };

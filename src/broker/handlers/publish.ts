@@ -77,7 +77,9 @@ function accept(conn: Connection, packet: PublishPacket, topic: string): void {
     ? undefined : Date.now() + props.messageExpiryInterval * 1000;
   const message = new Message(topic, packet.payload, packet.qos, packet.retain, props, conn.clientId, expiresAtMs);
   if (packet.retain) broker.retain(message);
+  broker.publishingConnection = conn;
   const delivered = broker.route(message);
+  broker.publishingConnection = null;
   if (broker.hasPublishedListeners) broker.emitEvent('published', message, conn.info);
   if (packet.qos === 2) {
     conn.session!.incomingQos2.add(packet.packetId!);
