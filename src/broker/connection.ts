@@ -106,6 +106,12 @@ export class Connection implements SessionLink {
     return this.#info;
   }
 
+  /** Sets the user name the client is known by (an enhanced authentication method may prove one). */
+  setUsername(username: string | undefined): void {
+    this.username = username;
+    this.#info = undefined;
+  }
+
   /** A getter, so that checks after an `await` are not narrowed away by the compiler. */
   get isClosed(): boolean {
     return this.state === 'closed';

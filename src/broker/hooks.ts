@@ -72,8 +72,12 @@ export interface EnhancedAuthContext {
 export type EnhancedAuthStep =
   /** Send AUTH 0x18 Continue authentication with `data`; the client answers with another AUTH. */
   | { readonly outcome: 'continue'; readonly data: Buffer }
-  /** Accept: CONNACK 0x00 (or AUTH 0x00 when re-authenticating) carrying `data` when given. */
-  | { readonly outcome: 'success'; readonly data?: Buffer }
+  /**
+   * Accept: CONNACK 0x00 (or AUTH 0x00 when re-authenticating) carrying `data` when given. `username`: the identity
+   * the method proved; it becomes the client's user name (`ClientInfo.username`, seen by the authorization hooks),
+   * and a re-authentication that proves another identity is refused.
+   */
+  | { readonly outcome: 'success'; readonly data?: Buffer; readonly username?: string }
   /** Refuse: CONNACK (or, when re-authenticating, DISCONNECT) with `reasonCode`, 0x87 Not authorized by default. */
   | { readonly outcome: 'failure'; readonly reasonCode?: number; readonly reasonString?: string };
 

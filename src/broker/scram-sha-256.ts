@@ -6,7 +6,9 @@
  * Design note: the server keeps only StoredKey and ServerKey (RFC 5802 section 3), never the password: a credential
  * source may hand out plain passwords (derived once with PBKDF2 and cached on this method instance) or ready-made
  * `ScramCredential`s (see `scramCredential`). An unknown user gets a made-up salt derived from a per-instance
- * secret, so the exchange does not reveal which users exist; it fails at the proof like a wrong password.
+ * secret, so the exchange does not reveal which users exist; it fails at the proof like a wrong password. The
+ * user a client proves becomes its user name for the authorization hooks; a CONNECT User Name, if any, must be that
+ * user, and so must the user of a re-authentication.
  * Not implemented: channel binding (a client asking for it, `p=`, is refused), authorization identities (`a=`),
  * SASLprep of passwords (they are used as their UTF-8 bytes, which is the same for ASCII passwords).
  */
@@ -109,6 +111,7 @@ class ScramExchange implements EnhancedAuthExchange {
   #nonce = '';
   #credential: ScramCredential | undefined;
   #isKnownUser = false;
+  #username = '';
 
   constructor(context: EnhancedAuthContext, lookup: (username: string) => Promise<ScramCredential | undefined>,
     decoy: (username: string) => ScramCredential) {
@@ -145,6 +148,7 @@ class ScramExchange implements EnhancedAuthExchange {
     if (this.#context.username !== undefined && this.#context.username !== username) {
       return fail(ReasonCode.BadUserNameOrPassword, 'SCRAM user is not the User Name of CONNECT');
     }
+    this.#username = username;
     const credential = await this.#lookup(username);
     this.#isKnownUser = credential !== undefined;
     this.#credential = credential ?? this.#decoy(username);
@@ -176,7 +180,8 @@ class ScramExchange implements EnhancedAuthExchange {
       return fail(ReasonCode.BadUserNameOrPassword, 'SCRAM proof refused');
     }
     const serverSignature = hmac(credential.serverKey, authMessage);
-    return { outcome: 'success', data: Buffer.from(`v=${serverSignature.toString('base64')}`, 'utf8') };
+    return { outcome: 'success', data: Buffer.from(`v=${serverSignature.toString('base64')}`, 'utf8'),
+      username: this.#username };
   }
 }
 

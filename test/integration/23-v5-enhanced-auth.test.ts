@@ -101,6 +101,20 @@ describe('23 MQTT 5 enhanced authentication', () => {
     await c.expectClosed();
   });
 
+  test('a method whose re-authentication proves another identity is refused: DISCONNECT 0x87', async (t) => {
+    let count = 0;
+    const fickle: EnhancedAuthMethod = {
+      name: 'FICKLE', begin: () => ({ step: () => ({ outcome: 'success', username: `user-${count++}` }) }),
+    };
+    const { port } = await brokerFor(t, { enhancedAuthMethods: [fickle] });
+    const c = await V5Client.open(t, port);
+    assert.equal((await c.connect({ clientId: 'f', properties: method('FICKLE') })).reasonCode, 0);
+    c.send(auth(0x19, method('FICKLE')));
+    const d = await c.expect(DISCONNECT);
+    assert.equal(d.reasonCode, 0x87);
+    assert.equal(prop(d, Prop.ReasonString), 're-authenticated as another user');
+  });
+
   test('a method that throws counts as a failure (0x87)', async (t) => {
     const broken: EnhancedAuthMethod = { name: 'BROKEN', begin: () => ({ step: () => { throw new Error('boom'); } }) };
     const { port } = await brokerFor(t, { enhancedAuthMethods: [broken] });
@@ -190,6 +204,25 @@ describe('23 MQTT 5 enhanced authentication', () => {
       c.send(auth(0x19, method('SCRAM-SHA-256', wrong.first())));
       const challenge = await c.expect(AUTH);
       c.send(auth(0x18, method('SCRAM-SHA-256', wrong.final(String(prop(challenge, Prop.AuthenticationData))))));
+      assert.equal((await c.expect(DISCONNECT)).reasonCode, 0x87);
+      await c.expectClosed();
+    });
+
+    test('the user a client proves becomes its user name for the authorization hooks', async (t) => {
+      const seen: (string | undefined)[] = [];
+      const { port } = await brokerFor(t, { enhancedAuthMethods: [scram()],
+        authorizePublish: (client) => { seen.push(client.username); return true; } });
+      const { c } = await scramConnect(t, port, 'wonderland');
+      c.send(publishV5({ topic: 'who', qos: 1, packetId: 7 }));
+      await c.expect(4);
+      assert.deepEqual(seen, ['alice']);
+    });
+
+    test('re-authenticating as another user is refused: DISCONNECT 0x87', async (t) => {
+      const { port } = await brokerFor(t, { enhancedAuthMethods: [
+        scramSha256({ credentials: new Map([['alice', 'wonderland'], ['bob', 'builder']]) })] });
+      const { c } = await scramConnect(t, port, 'wonderland');
+      c.send(auth(0x19, method('SCRAM-SHA-256', new ScramClient('bob', 'builder').first())));
       assert.equal((await c.expect(DISCONNECT)).reasonCode, 0x87);
       await c.expectClosed();
     });

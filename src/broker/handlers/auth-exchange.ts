@@ -81,7 +81,12 @@ export async function runAuthStep(conn: Connection, data: Buffer | undefined, ac
     return;
   }
   conn.authExchange = undefined;
+  if (step.outcome === 'success' && step.username !== undefined && accept === undefined
+    && step.username !== conn.username) {
+    step = { outcome: 'failure', reasonString: 're-authenticated as another user' };
+  }
   if (step.outcome === 'success') {
+    if (step.username !== undefined) conn.setUsername(step.username);
     const properties: Properties = { authenticationMethod: method };
     if (step.data !== undefined) properties.authenticationData = step.data;
     if (accept === undefined) {
