@@ -2,15 +2,23 @@
  * `conn`: open N connections at a rate, hold them, report the connect rate and, given the broker's pid, its
  * resident memory per connection (VmRSS from /proc/PID/status before connecting and after all are up and a short
  * settle; a delta, so it includes whatever else the broker allocated meanwhile).
+ *
+ * `count: 'max'` opens as many as the broker's open-file limit allows: its soft RLIMIT_NOFILE (/proc/PID/limits)
+ * minus the descriptors it already has open (/proc/PID/fd) minus a small margin for what it opens per se (an
+ * epoll fd, a log file, a store). The generator needs as many descriptors itself, so connections are spread over
+ * enough worker processes that none goes past its own limit.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { ConnPlan } from './messages.js';
+import type { Transport } from './transport.js';
 import { sleep, sumCounters, WorkerHandle, type ProgressSink } from './coordinator.js';
 
 export interface ConnOptions {
   readonly host: string;
   readonly port: number;
-  readonly count: number;
+  readonly transport: Transport;
+  /** Connections to open; 'max' = as many as the broker's open-file limit allows (needs `pid`). */
+  readonly count: number | 'max';
   /** Connections per second over all workers; 0 = flat out. */
   readonly ratePerSecond: number;
   readonly concurrency: number;
@@ -28,6 +36,11 @@ export interface ConnResult {
   readonly scenario: 'conn';
   readonly requested: number;
   readonly connected: number;
+  /** Still open at the end of the hold (connected minus those the broker closed). */
+  readonly held: number;
+  /** 'max' runs: the broker's soft open-file limit and the descriptors it had open before the run. */
+  readonly brokerFdLimit?: number;
+  readonly brokerFdsBefore?: number;
   readonly failed: number;
   readonly connectSeconds: number;
   readonly connectRate: number;
@@ -40,6 +53,39 @@ export interface ConnResult {
 }
 
 const SETTLE_MS = 1000;
+/** Descriptors left to the broker for its own use in a 'max' run. */
+const BROKER_FD_MARGIN = 32;
+/** Descriptors a generator worker keeps for itself (IPC, stdio, the runtime). */
+const WORKER_FD_MARGIN = 64;
+
+/** The soft "Max open files" of a process (`self` or a pid); undefined if unlimited or unreadable. */
+export function openFileLimit(pid: number | 'self'): number | undefined {
+  try {
+    const match = /^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+    return match === null ? undefined : Number(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+export function openFileCount(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+interface Target {
+  readonly count: number;
+  readonly fdLimit?: number;
+  readonly fdsBefore?: number;
+}
+
+function resolveCount(options: ConnOptions): Target {
+  if (options.count !== 'max') return { count: options.count };
+  if (options.pid === undefined) throw new Error("'-c max' needs the broker's --pid (to read its open-file limit)");
+  const fdLimit = openFileLimit(options.pid);
+  if (fdLimit === undefined) throw new Error(`cannot read the open-file limit of process ${options.pid}`);
+  const fdsBefore = openFileCount(options.pid);
+  return { count: Math.max(1, fdLimit - fdsBefore - BROKER_FD_MARGIN), fdLimit, fdsBefore };
+}
 
 export function readRssKiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -49,12 +95,16 @@ export function readRssKiB(pid: number): number {
 }
 
 export async function runConn(options: ConnOptions): Promise<ConnResult> {
-  const count = Math.max(1, Math.min(options.workers, options.count));
+  const target = resolveCount(options);
+  const total = target.count;
+  const ownLimit = openFileLimit('self') ?? Number.POSITIVE_INFINITY;
+  const neededWorkers = Math.ceil(total / Math.max(1, ownLimit - WORKER_FD_MARGIN));
+  const count = Math.max(1, Math.min(Math.max(options.workers, neededWorkers), total));
   const plans: ConnPlan[] = Array.from({ length: count }, (_, i) => {
-    const first = Math.floor((options.count * i) / count);
-    const end = Math.floor((options.count * (i + 1)) / count);
+    const first = Math.floor((total * i) / count);
+    const end = Math.floor((total * (i + 1)) / count);
     return {
-      kind: 'conn', host: options.host, port: options.port, localAddresses: options.sourceAddresses,
+      kind: 'conn', host: options.host, port: options.port, transport: options.transport, localAddresses: options.sourceAddresses,
       clientPrefix: options.clientPrefix, connectTimeoutMs: options.connectTimeoutMs, first, count: end - first,
       ratePerSecond: options.ratePerSecond / count, concurrency: options.concurrency,
     };
@@ -75,7 +125,7 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
       const sink = options.progress;
       timer = setInterval(() => {
         const c = sumCounters(workers.map((w) => w.counters));
-        sink(`${((performance.now() - started) / 1000).toFixed(1)} s  connected ${c.connected}/${options.count}` +
+        sink(`${((performance.now() - started) / 1000).toFixed(1)} s  connected ${c.connected}/${total}` +
           (c.connectFailures > 0 ? `  failed ${c.connectFailures}` : ''));
       }, 500);
     }
@@ -87,19 +137,21 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
     const results = workers.map((w) => w.waitFor('result', 30_000));
     workers.forEach((w) => w.send({ type: 'finish' }));
     const final = (await Promise.all(results)).map((m) => m.result);
-    const total = sumCounters(final.map((r) => r.counters));
+    const sum = sumCounters(final.map((r) => r.counters));
     return {
       scenario: 'conn',
-      requested: options.count,
-      connected: total.connected,
-      failed: total.connectFailures,
+      requested: total,
+      connected: sum.connected,
+      held: sum.connected - sum.dropped,
+      ...(target.fdLimit !== undefined ? { brokerFdLimit: target.fdLimit, brokerFdsBefore: target.fdsBefore } : {}),
+      failed: sum.connectFailures,
       connectSeconds: Math.round(connectSeconds * 1000) / 1000,
-      connectRate: Math.round(total.connected / Math.max(connectSeconds, 1e-3)),
+      connectRate: Math.round(sum.connected / Math.max(connectSeconds, 1e-3)),
       sourceAddresses: options.sourceAddresses.length,
       workers: plans.length,
       ...(rssBefore !== undefined && rssAfter !== undefined ? {
         rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter,
-        rssPerConnectionBytes: Math.round(((rssAfter - rssBefore) * 1024) / Math.max(1, total.connected)),
+        rssPerConnectionBytes: Math.round(((rssAfter - rssBefore) * 1024) / Math.max(1, sum.connected)),
       } : {}),
       errorSamples: final.flatMap((r) => r.errorSamples).slice(0, 10),
     };

@@ -81,7 +81,7 @@ export class WorkerHandle {
 
 export function sumCounters(list: readonly (Counters | undefined)[]): Counters {
   const total: Counters = {
-    sent: 0, acked: 0, received: 0, receivedMain: 0, connected: 0, connectFailures: 0, errors: 0, cpuUs: 0,
+    sent: 0, acked: 0, received: 0, receivedMain: 0, connected: 0, dropped: 0, connectFailures: 0, errors: 0, cpuUs: 0,
   };
   for (const c of list) {
     if (c === undefined) continue;

@@ -4,11 +4,14 @@
  */
 import type { SerializedHistogram } from './histogram.js';
 import type { QoS } from '../protocol/types.js';
+import type { Transport } from './transport.js';
 
 export interface PublisherPlan {
   /** Global publisher index: written into every payload so subscribers can tell publishers apart. */
   readonly id: number;
   readonly topic: string;
+  /** Topics to cycle through instead of `topic` (message with sequence n goes to topics[n % length]); all the same length. */
+  readonly topics?: readonly string[];
   readonly qos: QoS;
   readonly payloadBytes: number;
   /** Messages per second; 0 = as fast as the socket and the in-flight window allow. */
@@ -22,6 +25,9 @@ export interface PublisherPlan {
 export interface SubscriberPlan {
   readonly id: number;
   readonly filter: string;
+  /** Many filters on one connection instead of `filter` (the matching scenario), sent `perPacket` to a SUBSCRIBE. */
+  readonly filters?: readonly string[];
+  readonly perPacket?: number;
   readonly qos: QoS;
   /** Results are added up per group; 'main' is the one a scenario reports. */
   readonly group: string;
@@ -32,6 +38,7 @@ export interface SubscriberPlan {
 export interface Endpoint {
   readonly host: string;
   readonly port: number;
+  readonly transport: Transport;
   /** Source addresses to spread connections over (127.0.0.x); empty = let the kernel choose. */
   readonly localAddresses: readonly string[];
   readonly clientPrefix: string;
@@ -70,6 +77,8 @@ export interface Counters {
   /** Received by subscribers of group 'main' only. */
   receivedMain: number;
   connected: number;
+  /** Connections the broker closed (or lost) while the run still wanted them. */
+  dropped: number;
   connectFailures: number;
   errors: number;
   /** CPU time used by the worker process, user + system. */
@@ -110,6 +119,8 @@ export interface WorkerResult {
   readonly groups: Record<string, GroupResult>;
   readonly counters: Counters;
   readonly errorSamples: readonly string[];
+  /** Time to connect this worker's subscribers and have every SUBSCRIBE acknowledged, in ms. */
+  readonly subscribeMs?: number;
   /** conn only: time from start until the last connection was up, in ms. */
   readonly connectMs?: number;
 }

@@ -1,15 +1,16 @@
 /**
- * A bare MQTT 3.1.1 connection for load generation: a node:net socket, our encoder for CONNECT, SUBSCRIBE and
+ * A bare MQTT 3.1.1 connection for load generation: a TCP, TLS or WebSocket stream (transport.ts), our encoder for CONNECT, SUBSCRIBE and
  * PUBLISH templates, our decoder for everything inbound. No client state machine, no retries, no keepalive (0):
  * the point is to spend as little CPU per message as possible, so the broker, not the generator, is measured.
  *
  * Acknowledgements are 4 fixed bytes and are written by hand; all the acks produced while handling one `data`
  * chunk go out in one write.
  */
-import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import { Decoder } from '../protocol/decoder.js';
 import { encode } from '../protocol/encoder.js';
 import type { Packet, QoS } from '../protocol/types.js';
+import { dialTransport, TCP, type Transport } from './transport.js';
 
 export interface DialOptions {
   readonly host: string;
@@ -17,41 +18,49 @@ export interface DialOptions {
   readonly localAddress?: string | undefined;
   readonly clientId: string;
   readonly connectTimeoutMs: number;
+  /** Default: plain TCP. */
+  readonly transport?: Transport | undefined;
+  /** The CA file's contents for tls/wss verification. */
+  readonly ca?: Buffer | undefined;
 }
 
 /** Called for every inbound packet after CONNACK; `nowNs` is the hrtime of the chunk that carried it. */
 export type PacketHandler = (packet: Packet, nowNs: number) => void;
 
 export class MqttSocket {
-  readonly socket: net.Socket;
+  readonly socket: Duplex;
+  readonly #abort: () => void;
   readonly #decoder = new Decoder({ protocolVersion: 4 });
   #handler: PacketHandler = () => undefined;
   #acks = Buffer.allocUnsafe(4096);
   #ackBytes = 0;
-  #subscribeWaiters = new Map<number, (granted: number) => void>();
+  #subscribeWaiters = new Map<number, (granted: number[]) => void>();
   #nextSubscribeId = 1;
   /** Set once the socket is gone, with the reason if it was not our own close. */
   closedReason: string | undefined;
   #isClosing = false;
   onClose: (reason: string) => void = () => undefined;
 
-  private constructor(socket: net.Socket) {
+  private constructor(socket: Duplex, abort: () => void) {
     this.socket = socket;
+    this.#abort = abort;
   }
 
-  /** Opens a TCP connection, sends CONNECT (clean session) and resolves after a successful CONNACK. */
+  /** Opens a connection over the transport, sends CONNECT (clean session) and resolves after a successful CONNACK. */
   static dial(options: DialOptions): Promise<MqttSocket> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({
-        host: options.host, port: options.port, localAddress: options.localAddress, noDelay: true,
+      const dialed = dialTransport({
+        host: options.host, port: options.port, localAddress: options.localAddress,
+        transport: options.transport ?? TCP, ca: options.ca,
       });
-      const conn = new MqttSocket(socket);
+      const socket = dialed.stream;
+      const conn = new MqttSocket(socket, dialed.abort);
       let isSettled = false;
       const fail = (reason: string): void => {
         if (isSettled) return;
         isSettled = true;
         clearTimeout(timer);
-        socket.destroy();
+        dialed.abort();
         reject(new Error(reason));
       };
       const timer = setTimeout(() => fail(`no CONNACK within ${options.connectTimeoutMs} ms`), options.connectTimeoutMs);
@@ -84,15 +93,30 @@ export class MqttSocket {
   }
 
   /** Subscribes to one filter; resolves with the granted QoS (0x80 = refused). */
-  subscribe(filter: string, qos: QoS): Promise<number> {
-    const packetId = this.#nextSubscribeId++;
-    return new Promise((resolve) => {
-      this.#subscribeWaiters.set(packetId, resolve);
-      this.socket.write(encode({
+  async subscribe(filter: string, qos: QoS): Promise<number> {
+    const [granted] = await this.subscribeMany([filter], qos, 1);
+    return granted ?? 0x80;
+  }
+
+  /**
+   * Subscribes to `filters`, `perPacket` to a SUBSCRIBE, all packets sent at once without waiting for SUBACKs;
+   * resolves with the granted QoS per filter (0x80 = refused) once every SUBACK is in.
+   */
+  subscribeMany(filters: readonly string[], qos: QoS, perPacket: number): Promise<number[]> {
+    const packets: Promise<number[]>[] = [];
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < filters.length; i += perPacket) {
+      const group = filters.slice(i, i + perPacket);
+      const packetId = this.#nextSubscribeId;
+      this.#nextSubscribeId = packetId === 65_535 ? 1 : packetId + 1;
+      packets.push(new Promise((resolve) => this.#subscribeWaiters.set(packetId, resolve)));
+      chunks.push(encode({
         type: 8, packetId,
-        subscriptions: [{ topicFilter: filter, qos, noLocal: false, retainAsPublished: false, retainHandling: 0 }],
+        subscriptions: group.map((topicFilter) => ({ topicFilter, qos, noLocal: false, retainAsPublished: false, retainHandling: 0 })),
       }, 4));
-    });
+    }
+    if (chunks.length > 0) this.socket.write(Buffer.concat(chunks));
+    return Promise.all(packets).then((granted) => granted.flat());
   }
 
   /** Queues a 4-byte acknowledgement (PUBACK 0x40, PUBREC 0x50, PUBREL 0x62, PUBCOMP 0x70); sent after the chunk. */
@@ -116,12 +140,12 @@ export class MqttSocket {
   }
 
   /**
-   * Closes with a TCP reset, discarding whatever is still unsent or unread, so a flat-out publisher's backlog does
-   * not keep feeding the broker after the run.
+   * Closes with a TCP reset (or the transport's nearest thing), discarding whatever is still unsent or unread, so a
+   * flat-out publisher's backlog does not keep feeding the broker after the run.
    */
   abort(): void {
     this.#isClosing = true;
-    if (!this.socket.destroyed) this.socket.resetAndDestroy();
+    if (!this.socket.destroyed) this.#abort();
   }
 
   #onData(chunk: Buffer): void {
@@ -132,7 +156,7 @@ export class MqttSocket {
         if (packet.type === 9) {
           const waiter = this.#subscribeWaiters.get(packet.packetId);
           this.#subscribeWaiters.delete(packet.packetId);
-          waiter?.(packet.reasonCodes[0] ?? 0x80);
+          waiter?.(packet.reasonCodes);
         } else {
           this.#handler(packet, nowNs);
         }

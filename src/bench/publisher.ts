@@ -31,7 +31,10 @@ export class Publisher {
   onDone: () => void = () => undefined;
 
   readonly conn: MqttSocket;
-  readonly #template: Buffer;
+  /** One encoded PUBLISH per topic, back to back, all `#templateBytes` long. */
+  readonly #templates: Buffer;
+  readonly #templateBytes: number;
+  readonly #topicCount: number;
   readonly #payloadOffset: number;
   readonly #packetIdOffset: number;
   readonly #batchLimit: number;
@@ -49,11 +52,16 @@ export class Publisher {
     this.plan = plan;
     this.conn = conn;
     const payloadBytes = Math.max(PAYLOAD_HEADER_BYTES, plan.payloadBytes);
-    const e = encodePublish({
-      type: 3, topic: plan.topic, payload: Buffer.alloc(payloadBytes), qos: plan.qos, retain: false, dup: false,
+    const topics = plan.topics ?? [plan.topic];
+    const encoded = topics.map((topic) => encodePublish({
+      type: 3, topic, payload: Buffer.alloc(payloadBytes), qos: plan.qos, retain: false, dup: false,
       ...(plan.qos > 0 ? { packetId: 1 } : {}),
-    }, 4);
-    this.#template = e.bytes;
+    }, 4));
+    const e = encoded[0]!;
+    if (encoded.some((x) => x.bytes.length !== e.bytes.length)) throw new Error(`publisher ${plan.id}: topics differ in length`);
+    this.#templates = Buffer.concat(encoded.map((x) => x.bytes));
+    this.#templateBytes = e.bytes.length;
+    this.#topicCount = topics.length;
     this.#payloadOffset = e.bytes.length - payloadBytes;
     this.#packetIdOffset = e.packetIdOffset;
     this.#batchLimit = Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_BYTES / e.bytes.length)));
@@ -113,7 +121,7 @@ export class Publisher {
       this.#checkDone();
       return true;
     }
-    const len = this.#template.length;
+    const len = this.#templateBytes;
     const batch = Buffer.allocUnsafe(n * len);
     let count = 0;
     for (; count < n; count++) {
@@ -123,11 +131,11 @@ export class Publisher {
         if (packetId === 0) break;
         this.#pending[packetId] = this.sent;
         this.#inflight++;
-        batch.set(this.#template, at);
+        this.#copyTemplate(batch, at);
         batch[at + this.#packetIdOffset] = packetId >>> 8;
         batch[at + this.#packetIdOffset + 1] = packetId & 0xff;
       } else {
-        batch.set(this.#template, at);
+        this.#copyTemplate(batch, at);
       }
       const p = at + this.#payloadOffset;
       batch.writeDoubleLE(nowNs, p);
@@ -139,6 +147,12 @@ export class Publisher {
     const isWritable = this.conn.socket.write(count === n ? batch : batch.subarray(0, count * len));
     this.#checkDone();
     return isWritable;
+  }
+
+  /** The PUBLISH for the next sequence number's topic. */
+  #copyTemplate(batch: Buffer, at: number): void {
+    const from = this.#topicCount === 1 ? 0 : (this.sent % this.#topicCount) * this.#templateBytes;
+    this.#templates.copy(batch, at, from, from + this.#templateBytes);
   }
 
   /** The next free packet id, or 0 if the next one in turn is still unacknowledged. */

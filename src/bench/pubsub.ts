@@ -4,16 +4,18 @@
  * filter matches and whose delivery QoS is 1 or 2; duplicates = a (publisher, sequence) received twice by one
  * subscriber.
  */
-import { matchTopic } from '../protocol/topic.js';
 import type { Counters, PubSubPlan, PublisherPlan, SubscriberPlan, WorkerResult } from './messages.js';
 import { drive, type ProgressSink } from './coordinator.js';
+import { FilterIndex } from './filter-index.js';
 import { Histogram, type LatencySummary } from './histogram.js';
 import type { Scenario } from './scenarios.js';
 import { SeqSet } from './seq-set.js';
+import type { Transport } from './transport.js';
 
 export interface RunOptions {
   readonly host: string;
   readonly port: number;
+  readonly transport: Transport;
   readonly workers: number;
   readonly warmupSeconds: number;
   readonly durationSeconds: number;
@@ -32,6 +34,11 @@ export interface PubSubResult {
   readonly workers: number;
   readonly windowSeconds: number;
   readonly warmupSeconds: number;
+  /** Filters subscribed in all, and the time to connect the subscribers and get every SUBACK (slowest worker). */
+  readonly subscriptions: number;
+  readonly subscribeSeconds: number;
+  /** Multi-topic publishers only (the matching scenario): subscribers a published topic matches, on average. */
+  readonly matchesPerMessage?: number;
   /** Messages per second in the measured window. */
   readonly publishRate: number;
   readonly ackRate: number;
@@ -62,7 +69,7 @@ export function dealOut(scenario: Scenario, workerCount: number, options: RunOpt
   for (const s of scenario.subscribers) subs[next++ % count]!.push(s);
   for (const p of scenario.publishers) pubs[next++ % count]!.push(p);
   return subs.map((subscribers, i) => ({
-    kind: 'pubsub', host: options.host, port: options.port, localAddresses: options.sourceAddresses,
+    kind: 'pubsub', host: options.host, port: options.port, transport: options.transport, localAddresses: options.sourceAddresses,
     clientPrefix: options.clientPrefix, connectTimeoutMs: options.connectTimeoutMs,
     subscribers, publishers: pubs[i]!,
   }));
@@ -90,7 +97,7 @@ export async function runPubSub(scenario: Scenario, options: RunOptions): Promis
     received += main.received;
     duplicates += main.duplicates;
   }
-  const { lost, unacked } = countLost(run.results);
+  const { lost, unacked } = countLost(scenario, run.results);
   return {
     scenario: scenario.name,
     summary: scenario.summary,
@@ -99,6 +106,10 @@ export async function runPubSub(scenario: Scenario, options: RunOptions): Promis
     workers: plans.length,
     windowSeconds: Math.round(window * 1000) / 1000,
     warmupSeconds: options.warmupSeconds,
+    subscriptions: scenario.subscribers.reduce((n, sub) => n + (sub.filters?.length ?? 1), 0),
+    subscribeSeconds: Math.max(0, ...run.results.map((r) => r.subscribeMs ?? 0)) / 1000,
+    ...(scenario.publishers.some((p) => p.topics !== undefined)
+      ? { matchesPerMessage: Math.round(matchesPerTopic(scenario) * 100) / 100 } : {}),
     publishRate: Math.round((run.atStop.sent - run.atMark.sent) / window),
     ackRate: Math.round((run.atStop.acked - run.atMark.acked) / window),
     receiveRate: Math.round((run.atStop.receivedMain - run.atMark.receivedMain) / window),
@@ -116,21 +127,51 @@ export async function runPubSub(scenario: Scenario, options: RunOptions): Promis
   };
 }
 
-function countLost(results: readonly WorkerResult[]): { lost: number; unacked: number } {
-  const subscribers = results.flatMap((r) => r.subscribers);
+/**
+ * Lost: for each acknowledged (publisher, sequence) and each QoS 1/2 subscriber with a filter matching the topic that
+ * sequence went to, the subscriber must have it. Subscriber filters come from the scenario's plans (a matching run
+ * has 100 k of them), looked up through a FilterIndex.
+ */
+function countLost(scenario: Scenario, results: readonly WorkerResult[]): { lost: number; unacked: number } {
+  const received = new Map(results.flatMap((r) => r.subscribers).map((s) => [s.id, s]));
+  const index = new FilterIndex<SubscriberPlan>();
+  for (const s of scenario.subscribers) {
+    if (s.qos === 0 || !received.has(s.id)) continue;
+    for (const f of s.filters ?? [s.filter]) index.add(f, s);
+  }
   let lost = 0;
   let unacked = 0;
   for (const p of results.flatMap((r) => r.publishers)) {
     if (p.qos === 0 || p.ackedSeqs === undefined) continue;
     unacked += p.sent - p.acked;
     const acked = SeqSet.fromBase64(p.ackedSeqs);
-    for (const s of subscribers) {
-      if (s.qos === 0 || !matchTopic(s.filter, p.topic)) continue;
-      const seen = s.seqs[String(p.id)];
-      lost += acked.countMissingFrom(seen === undefined ? undefined : SeqSet.fromBase64(seen));
+    const topics = scenario.publishers.find((plan) => plan.id === p.id)?.topics ?? [p.topic];
+    const seen = (s: SubscriberPlan): SeqSet | undefined => {
+      const text = received.get(s.id)?.seqs[String(p.id)];
+      return text === undefined ? undefined : SeqSet.fromBase64(text);
+    };
+    if (topics.length === 1) {
+      for (const s of index.match(topics[0]!)) lost += acked.countMissingFrom(seen(s));
+      continue;
     }
+    const sets = new Map<SubscriberPlan, SeqSet | undefined>();
+    acked.forEach((seq) => {
+      for (const s of index.match(topics[seq % topics.length]!)) {
+        if (!sets.has(s)) sets.set(s, seen(s));
+        if (sets.get(s)?.has(seq) !== true) lost++;
+      }
+    });
   }
   return { lost, unacked };
+}
+
+/** Average number of distinct subscribers whose filters match a publisher's topic, over the topics published to. */
+export function matchesPerTopic(scenario: Scenario): number {
+  const index = new FilterIndex<number>();
+  for (const s of scenario.subscribers) for (const f of s.filters ?? [s.filter]) index.add(f, s.id);
+  const topics = scenario.publishers.flatMap((p) => p.topics ?? [p.topic]);
+  if (topics.length === 0) return 0;
+  return topics.reduce((sum, t) => sum + index.match(t).length, 0) / topics.length;
 }
 
 function describeProgress(c: Counters, elapsedSeconds: number): string {

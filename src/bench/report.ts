@@ -22,6 +22,11 @@ export function formatPubSub(r: PubSubResult, detail: string): string {
     `${r.scenario}: ${r.summary}, ${detail}, ${r.windowSeconds} s measured after ${r.warmupSeconds} s warm-up, ` +
       `${r.workers} worker${r.workers === 1 ? '' : 's'}`,
   ];
+  if (r.subscriptions > r.subscribers) {
+    lines.push(`  subscribed  ${number.format(r.subscriptions)} filters in ${r.subscribeSeconds.toFixed(2)} s ` +
+      `(${number.format(r.subscriptions / Math.max(r.subscribeSeconds, 1e-3))}/s)` +
+      (r.matchesPerMessage !== undefined ? `; a published topic matches ${r.matchesPerMessage} subscribers on average` : ''));
+  }
   if (r.publishers > 0) {
     lines.push(`  published   ${number.format(r.publishRate)} msg/s  (acknowledged ${number.format(r.ackRate)}/s; ` +
       `${number.format(r.sent)} sent in all)`);
@@ -43,6 +48,11 @@ export function formatConn(r: ConnResult): string {
     `conn: ${number.format(r.connected)} of ${number.format(r.requested)} connected in ${r.connectSeconds} s ` +
       `(${number.format(r.connectRate)} conn/s), ${r.workers} workers, ${r.sourceAddresses || 'default'} source addresses`,
   ];
+  if (r.brokerFdLimit !== undefined) {
+    lines.push(`  as many as the broker's open-file limit allows: limit ${number.format(r.brokerFdLimit)}, ` +
+      `${r.brokerFdsBefore} already open`);
+  }
+  lines.push(`  held ${number.format(r.held)} to the end`);
   if (r.failed > 0) lines.push(`  failed ${r.failed}`);
   if (r.rssPerConnectionBytes !== undefined) {
     lines.push(`  broker RSS ${number.format(r.rssBeforeKiB!)} KiB -> ${number.format(r.rssAfterKiB!)} KiB: ` +

@@ -42,6 +42,16 @@ export class SeqSet {
     return index < this.#bits.length && (this.#bits[index]! & (1 << (seq & 7))) !== 0;
   }
 
+  /** Calls `fn` for every member, in ascending order. */
+  forEach(fn: (seq: number) => void): void {
+    const bits = this.#bits;
+    for (let i = 0; i < bits.length; i++) {
+      const byte = bits[i]!;
+      if (byte === 0) continue;
+      for (let b = 0; b < 8; b++) if ((byte & (1 << b)) !== 0) fn(i * 8 + b);
+    }
+  }
+
   /** Members of this set missing from `other`. */
   countMissingFrom(other: SeqSet | undefined): number {
     if (other === undefined) return this.size;

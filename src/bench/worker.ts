@@ -3,6 +3,7 @@
  * opens them, and then follows the coordinator's phases (see messages.ts). It never exits on a broker error: every
  * failure is counted and sampled into the result, so a broken broker shows up as numbers, not as a crash.
  */
+import { readFileSync } from 'node:fs';
 import type { Counters, ConnPlan, Endpoint, FromWorker, PubSubPlan, ToWorker, WorkerResult } from './messages.js';
 import { MqttSocket } from './mqtt-socket.js';
 import { Publisher } from './publisher.js';
@@ -20,17 +21,21 @@ class Worker {
   readonly #errorSamples: string[] = [];
   #connected = 0;
   #connectFailures = 0;
+  #dropped = 0;
   #errors = 0;
   #connectMs: number | undefined;
+  #subscribeMs: number | undefined;
   #plan: PubSubPlan | ConnPlan | undefined;
   #ticker: NodeJS.Timeout | undefined;
   #progress: NodeJS.Timeout | undefined;
   #isStopped = false;
+  #ca: Buffer | undefined;
 
   async handle(message: ToWorker): Promise<void> {
     switch (message.type) {
       case 'setup':
         this.#plan = message.plan;
+        if (message.plan.transport.caFile !== undefined) this.#ca = readFileSync(message.plan.transport.caFile);
         if (message.plan.kind === 'pubsub') {
           await this.#setupPubSub(message.plan);
           send({ type: 'ready', counters: this.counters() });
@@ -78,7 +83,7 @@ class Worker {
     for (const g of this.#groups.values()) received += g.received;
     return {
       sent, acked, received, receivedMain: this.#groups.get('main')?.received ?? 0,
-      connected: this.#connected, connectFailures: this.#connectFailures, errors: this.#errors,
+      connected: this.#connected, dropped: this.#dropped, connectFailures: this.#connectFailures, errors: this.#errors,
       cpuUs: cpu.user + cpu.system,
     };
   }
@@ -98,6 +103,7 @@ class Worker {
       counters: this.counters(),
       errorSamples: this.#errorSamples,
       ...(this.#connectMs !== undefined ? { connectMs: this.#connectMs } : {}),
+      ...(this.#subscribeMs !== undefined ? { subscribeMs: this.#subscribeMs } : {}),
     };
   }
 
@@ -106,10 +112,12 @@ class Worker {
     try {
       const conn = await MqttSocket.dial({
         host: plan.host, port: plan.port, localAddress: local, clientId: `${plan.clientPrefix}-${role}${index}`,
-        connectTimeoutMs: plan.connectTimeoutMs,
+        connectTimeoutMs: plan.connectTimeoutMs, transport: plan.transport, ca: this.#ca,
       });
       conn.onClose = (reason) => {
-        if (!this.#isStopped) this.#fail(`${role}${index} disconnected: ${reason}`);
+        if (this.#isStopped) return;
+        this.#dropped++;
+        this.#fail(`${role}${index} disconnected: ${reason}`);
       };
       this.#connected++;
       this.#sockets.push(conn);
@@ -127,6 +135,7 @@ class Worker {
   }
 
   async #setupPubSub(plan: PubSubPlan): Promise<void> {
+    const started = performance.now();
     await mapLimited(plan.subscribers, 32, async (s) => {
       const conn = await this.#dial(plan, s.id, 'sub');
       if (conn === undefined) return;
@@ -136,9 +145,15 @@ class Worker {
         this.#groups.set(s.group, group);
       }
       this.#subscribers.push(new Subscriber(s, conn, group));
-      const granted = await conn.subscribe(s.filter, s.qos);
-      if (granted >= 0x80) this.#fail(`sub${s.id}: SUBSCRIBE ${s.filter} refused (0x${granted.toString(16)})`);
+      const filters = s.filters ?? [s.filter];
+      const granted = await conn.subscribeMany(filters, s.qos, s.perPacket ?? 1);
+      const refused = granted.findIndex((g) => g >= 0x80);
+      if (refused >= 0) {
+        this.#fail(`sub${s.id}: SUBSCRIBE ${filters[refused]} refused (0x${granted[refused]!.toString(16)})` +
+          `${filters.length > 1 ? `, ${granted.filter((g) => g >= 0x80).length} of ${filters.length} refused` : ''}`);
+      }
     });
+    if (plan.subscribers.length > 0) this.#subscribeMs = performance.now() - started;
     await mapLimited(plan.publishers, 32, async (p) => {
       const conn = await this.#dial(plan, p.id, 'pub');
       if (conn !== undefined) this.#publishers.push(new Publisher(p, conn));

@@ -9,12 +9,15 @@ import { runConn } from '../bench/conn.js';
 import { runPubSub, type RunOptions } from '../bench/pubsub.js';
 import { formatConn, formatPubSub } from '../bench/report.js';
 import * as scenarios from '../bench/scenarios.js';
+import { describeTransport, parseBrokerUrl, TCP, type Transport } from '../bench/transport.js';
 import type { QoS } from '../protocol/types.js';
 import type { CliIo } from './index.js';
 
 const flags = {
-  host: { type: 'string', short: 'h', default: '127.0.0.1' },
-  port: { type: 'string', short: 'p', default: '1883' },
+  host: { type: 'string', short: 'h' },
+  port: { type: 'string', short: 'p' },
+  url: { type: 'string', short: 'u' },
+  ca: { type: 'string' },
   qos: { type: 'string', short: 'q', default: '0' },
   size: { type: 'string', short: 's', default: '16' },
   topic: { type: 'string', short: 't' },
@@ -35,11 +38,15 @@ const flags = {
   pause: { type: 'string' },
   'bg-rate': { type: 'string', default: '20000' },
   'bg-publishers': { type: 'string', default: '4' },
+  subscriptions: { type: 'string', default: '100000' },
+  topics: { type: 'string', default: '1000' },
+  'per-packet': { type: 'string', default: '100' },
+  seed: { type: 'string', default: '1' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
 
-const scenarioNames = ['conn', 'pub', 'sub', 'fanin', 'fanout', 'pairs', 'latency', 'slow'] as const;
+const scenarioNames = ['conn', 'pub', 'sub', 'fanin', 'fanout', 'pairs', 'latency', 'slow', 'match'] as const;
 type ScenarioName = (typeof scenarioNames)[number];
 
 class UsageError extends Error {}
@@ -95,9 +102,22 @@ export async function run(argv: string[], io: CliIo): Promise<number> {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof flags; allowPositionals: true }>>['values'];
 
+/** Where to connect: --url, or --host/--port over TCP (--ca alone does not make it TLS). */
+function endpoint(v: Values): { host: string; port: number; transport: Transport } {
+  if (v.url !== undefined) {
+    if (v.host !== undefined || v.port !== undefined) throw new UsageError('give either --url or --host/--port, not both');
+    try {
+      return parseBrokerUrl(v.url, v.ca);
+    } catch (err) {
+      throw new UsageError(`--url: ${(err as Error).message}`);
+    }
+  }
+  if (v.ca !== undefined) throw new UsageError('--ca needs an mqtts:// or wss:// --url');
+  return { host: v.host ?? '127.0.0.1', port: int(v.port, 'port', 1883, 1), transport: TCP };
+}
+
 async function runScenario(name: ScenarioName, v: Values, io: CliIo): Promise<number> {
-  const host = v.host;
-  const port = int(v.port, 'port', 1883, 1);
+  const { host, port, transport } = endpoint(v);
   const qos = int(v.qos, 'qos', 0);
   if (qos > 2) throw new UsageError(`--qos must be 0, 1 or 2, got ${qos}`);
   const isTty = (io.stderr as NodeJS.WriteStream).isTTY === true;
@@ -108,15 +128,15 @@ async function runScenario(name: ScenarioName, v: Values, io: CliIo): Promise<nu
 
   if (name === 'conn') {
     const result = await runConn({
-      host, port, count: int(v.clients, 'clients', 1000, 1), ratePerSecond: num(v['connect-rate'], 'connect-rate', 0),
+      host, port, transport, count: v.clients === 'max' ? 'max' : int(v.clients, 'clients', 1000, 1), ratePerSecond: num(v['connect-rate'], 'connect-rate', 0),
       concurrency: int(v.concurrency, 'concurrency', 100, 1), workers, holdSeconds: num(v.duration, 'duration', 5),
       pid: v.pid === undefined ? undefined : int(v.pid, 'pid', 0, 1),
       sourceAddresses: sourceAddresses(host, int(v['source-addresses'], 'source-addresses', host.startsWith('127.') ? 16 : 0)),
       clientPrefix, connectTimeoutMs, progress,
     });
     if (progress !== undefined) io.stderr.write('\r\x1b[K');
-    io.stdout.write(v.json ? `${JSON.stringify(result)}\n` : formatConn(result));
-    return result.failed > 0 ? 2 : 0;
+    io.stdout.write(v.json ? `${JSON.stringify({ ...result, transport: transport.kind })}\n` : formatConn(result));
+    return result.failed > 0 || result.held < result.connected ? 2 : 0;
   }
 
   const isStandalone = name === 'pub' || name === 'sub';
@@ -133,16 +153,16 @@ async function runScenario(name: ScenarioName, v: Values, io: CliIo): Promise<nu
   };
   const scenario = buildScenario(name, v, load, durationSeconds + warmupSeconds);
   const options: RunOptions = {
-    host, port, workers, warmupSeconds, durationSeconds, drainTimeoutMs: int(v.drain, 'drain', 3000),
+    host, port, transport, workers, warmupSeconds, durationSeconds, drainTimeoutMs: int(v.drain, 'drain', 3000),
     connectTimeoutMs, clientPrefix, progress,
     sourceAddresses: sourceAddresses(host, int(v['source-addresses'], 'source-addresses', 0)),
   };
   const result = await runPubSub(scenario, options);
   if (progress !== undefined) io.stderr.write('\r\x1b[K');
-  const detail = `QoS ${qos}, ${Math.max(16, load.payloadBytes)} B` +
+  const detail = `${describeTransport(transport, host, port)}, QoS ${qos}, ${Math.max(16, load.payloadBytes)} B` +
     (load.ratePerSecond > 0 ? `, ${load.ratePerSecond}/s per publisher` : ', flat out');
   io.stdout.write(v.json
-    ? `${JSON.stringify({ ...result, qos, payloadBytes: Math.max(16, load.payloadBytes), host, port })}\n`
+    ? `${JSON.stringify({ ...result, qos, payloadBytes: Math.max(16, load.payloadBytes), host, port, transport: transport.kind })}\n`
     : formatPubSub(result, detail));
   return result.connectFailures > 0 || result.lost > 0 ? 2 : 0;
 }
@@ -162,6 +182,15 @@ function buildScenario(name: Exclude<ScenarioName, 'conn'>, v: Values, load: sce
     case 'latency':
       return scenarios.latency(load.ratePerSecond, num(v['bg-rate'], 'bg-rate', 20_000),
         int(v['bg-publishers'], 'bg-publishers', 4, 1), load);
+    case 'match':
+      return scenarios.matching({
+        subscriptions: int(v.subscriptions, 'subscriptions', 100_000, 1),
+        subscriberCount: int(v.subscribers, 'subscribers', 100, 1),
+        publisherCount: int(v.publishers, 'publishers', 8, 1),
+        topicsPerPublisher: int(v.topics, 'topics', 1000, 1),
+        perPacket: int(v['per-packet'], 'per-packet', 100, 1),
+        seed: int(v.seed, 'seed', 1),
+      }, load);
     case 'slow':
       return scenarios.slow(int(v.publishers, 'publishers', 50, 1),
         Math.round(num(v.pause, 'pause', runSeconds / 2) * 1000), load);

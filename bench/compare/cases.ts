@@ -1,0 +1,74 @@
+/**
+ * The scenarios of bench:compare: `culex bench` arguments per case, which broker group runs it and over which
+ * transport. Ids are prefixes-friendly (`--only fanin` picks every fanin case, `--only tls,ws` the transport ones).
+ */
+import type { Group } from './brokers.js';
+
+export type Kind = 'throughput' | 'latency' | 'conn' | 'connmax' | 'slow' | 'match';
+
+export interface Case {
+  readonly id: string;
+  readonly title: string;
+  readonly args: string[];
+  readonly kind: Kind;
+  readonly group: Group;
+  /** Reach the broker over TLS (mqtts://) or WebSocket (ws://…/mqtt) instead of TCP. */
+  readonly transport?: 'tls' | 'ws';
+}
+
+export interface CaseOptions {
+  readonly seconds: number;
+  readonly warmup: number;
+  readonly idleConnections: number;
+}
+
+export function allCases(o: CaseOptions): Case[] {
+  const list: Case[] = [];
+  const timing = ['-d', String(o.seconds), '-w', String(o.warmup), '--drain', '1500'];
+  const add = (c: Omit<Case, 'group'> & { group?: Group }): void => {
+    list.push({ group: 'main', ...c });
+  };
+  for (const size of [16, 1024]) {
+    for (const qos of [0, 1, 2]) {
+      add({ id: `fanin-q${qos}-${size}`, title: `fanin 8→1, QoS ${qos}, ${size} B`, kind: 'throughput',
+        args: ['fanin', '--publishers', '8', '-q', String(qos), '-s', String(size), ...timing] });
+    }
+    for (const qos of [0, 1]) {
+      add({ id: `fanout-q${qos}-${size}`, title: `fanout 1→50, QoS ${qos}, ${size} B`, kind: 'throughput',
+        args: ['fanout', '--subscribers', '50', '-q', String(qos), '-s', String(size), ...timing] });
+    }
+    for (const qos of [0, 1]) {
+      add({ id: `pairs-q${qos}-${size}`, title: `pairs 50, QoS ${qos}, ${size} B`, kind: 'throughput',
+        args: ['pairs', '-c', '50', '-q', String(qos), '-s', String(size), ...timing] });
+    }
+  }
+  for (const qos of [0, 1]) {
+    add({ id: `latency-q${qos}`, title: `latency: 1000/s probe under 20k/s, QoS ${qos}, 16 B`, kind: 'latency',
+      args: ['latency', '-r', '1000', '--bg-rate', '20000', '-q', String(qos), ...timing] });
+  }
+  add({ id: 'idle-conn', title: `${o.idleConnections} idle connections`, kind: 'conn',
+    args: ['conn', '-c', String(o.idleConnections), '-d', '1.5'] });
+  add({ id: 'idle-conn-max', title: 'idle connections: as many as the broker\'s open-file limit allows', kind: 'connmax',
+    args: ['conn', '-c', 'max', '-d', '1.5'] });
+  add({ id: 'slow-sub', title: 'slow subscriber: 50 pub × 400/s QoS 1 → 1 sub paused half the run', kind: 'slow',
+    args: ['slow', '--publishers', '50', '-r', '400', '-q', '1', ...timing] });
+  add({ id: 'match-100k', title: 'matching: 8 pub → 100 sub holding 100k filters (exact, +, #), QoS 1, 16 B', kind: 'match',
+    args: ['match', '--subscriptions', '100000', '--subscribers', '100', '--publishers', '8', '-q', '1', ...timing] });
+  for (const transport of ['tls', 'ws'] as const) {
+    const name = transport === 'tls' ? 'TLS' : 'WebSocket';
+    add({ id: `${transport}-fanin-q1`, title: `${name}: fanin 8→1, QoS 1, 16 B`, kind: 'throughput', transport,
+      args: ['fanin', '--publishers', '8', '-q', '1', '-s', '16', ...timing] });
+    add({ id: `${transport}-fanout-q1`, title: `${name}: fanout 1→50, QoS 1, 16 B`, kind: 'throughput', transport,
+      args: ['fanout', '--subscribers', '50', '-q', '1', '-s', '16', ...timing] });
+  }
+  add({ id: 'durable-fanin-q1', title: 'durable: fanin 8→1, QoS 1, 16 B', kind: 'throughput', group: 'durable',
+    args: ['fanin', '--publishers', '8', '-q', '1', '-s', '16', ...timing] });
+  add({ id: 'durable-pairs-q1', title: 'durable: pairs 50, QoS 1, 16 B', kind: 'throughput', group: 'durable',
+    args: ['pairs', '-c', '50', '-q', '1', '-s', '16', ...timing] });
+  return list;
+}
+
+/** Cases whose id starts with one of `only` (all of them when `only` is undefined). */
+export function selectCases(cases: readonly Case[], only: readonly string[] | undefined): Case[] {
+  return only === undefined ? [...cases] : cases.filter((c) => only.some((o) => c.id.startsWith(o)));
+}

@@ -1,0 +1,199 @@
+/**
+ * BENCHMARKS.md from the runs of bench:compare: per group a table of medians (min–max over rounds) per broker and
+ * the ratios that matter (Culex ÷ each other broker; in the durable group Culex lmdb ÷ Culex memory), then the
+ * method, then every lost or duplicated message, failure and generator-bound run.
+ */
+import type { Broker, Group } from './brokers.js';
+import type { Case, Kind } from './cases.js';
+
+export interface Run {
+  readonly caseId: string;
+  readonly broker: string;
+  readonly round: number;
+  readonly result?: Record<string, unknown>;
+  readonly error?: string;
+}
+
+export interface Metric {
+  readonly label: string;
+  readonly isHigherBetter: boolean;
+  readonly pick: (r: Record<string, unknown>) => number | undefined;
+  readonly format: (v: number) => string;
+}
+
+export interface SummaryInput {
+  readonly brokers: readonly Broker[];
+  readonly cases: readonly Case[];
+  readonly runs: readonly Run[];
+  readonly meta: readonly string[];
+  readonly rounds: number;
+  readonly seconds: number;
+  readonly warmup: number;
+  readonly isQuick: boolean;
+  readonly isSubset: boolean;
+}
+
+const int = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+const field = (name: string) => (r: Record<string, unknown>): number | undefined =>
+  typeof r[name] === 'number' ? r[name] : undefined;
+const latencyField = (name: string) => (r: Record<string, unknown>): number | undefined => {
+  const l = r['latency'] as Record<string, number> | undefined;
+  return l?.[name];
+};
+const ms = (us: number): string => (us < 1000 ? `${int.format(us)} µs` : `${(us / 1000).toFixed(us < 10_000 ? 2 : 1)} ms`);
+const received: Metric = { label: 'received msg/s', isHigherBetter: true, pick: field('receiveRate'), format: (v) => int.format(v) };
+const connect: Metric[] = [
+  { label: 'connections/s', isHigherBetter: true, pick: field('connectRate'), format: (v) => int.format(v) },
+  { label: 'RSS bytes per connection', isHigherBetter: false, pick: field('rssPerConnectionBytes'), format: (v) => int.format(v) },
+];
+
+export const metricsByKind: Record<Kind, Metric[]> = {
+  throughput: [received],
+  slow: [received, { label: 'acknowledged publishes/s', isHigherBetter: true, pick: field('ackRate'), format: (v) => int.format(v) }],
+  latency: [
+    { label: 'probe p50', isHigherBetter: false, pick: latencyField('p50Us'), format: ms },
+    { label: 'probe p99', isHigherBetter: false, pick: latencyField('p99Us'), format: ms },
+    { label: 'probe p99.9', isHigherBetter: false, pick: latencyField('p999Us'), format: ms },
+  ],
+  conn: connect,
+  connmax: [{ label: 'connections held', isHigherBetter: true, pick: field('held'), format: (v) => int.format(v) }, ...connect],
+  match: [received, {
+    label: 'subscribe 100k filters, s', isHigherBetter: false, pick: field('subscribeSeconds'), format: (v) => v.toFixed(2),
+  }],
+};
+
+/** Column pairs (a ÷ b) shown as ratios per group. */
+const RATIOS: Record<Group, [string, string][]> = {
+  main: [['Culex', 'Mosquitto'], ['Culex', 'Aedes']],
+  durable: [['Culex lmdb', 'Culex memory'], ['Culex lmdb', 'Mosquitto persistence']],
+};
+
+function median(values: number[]): number {
+  const s = values.toSorted((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function table(group: Group, input: SummaryInput): string | undefined {
+  const cases = input.cases.filter((c) => c.group === group);
+  const names = input.brokers.filter((b) => b.group === group).map((b) => b.name);
+  if (cases.length === 0 || names.length === 0) return undefined;
+  const ratios = RATIOS[group].filter(([a, b]) => names.includes(a) && names.includes(b));
+  const header = ['scenario', 'metric', ...names, ...ratios.map(([a, b]) => `${a}/${b}`)];
+  const rows: string[][] = [];
+  for (const c of cases) {
+    for (const m of metricsByKind[c.kind]) {
+      const row = [c.title, m.label + (m.isHigherBetter ? ' ↑' : ' ↓')];
+      const medians = new Map<string, number>();
+      for (const name of names) {
+        const values = input.runs.filter((r) => r.caseId === c.id && r.broker === name && r.result !== undefined)
+          .map((r) => m.pick(r.result!)).filter((v): v is number => v !== undefined);
+        if (values.length === 0) {
+          row.push('failed');
+          continue;
+        }
+        const med = median(values);
+        medians.set(name, med);
+        row.push(values.length === 1 ? m.format(med)
+          : `${m.format(med)} (${m.format(Math.min(...values))}–${m.format(Math.max(...values))})`);
+      }
+      for (const [a, b] of ratios) {
+        const x = medians.get(a);
+        const y = medians.get(b);
+        row.push(x === undefined || y === undefined || y === 0 ? '–' : `${(x / y).toFixed(2)}×`);
+      }
+      rows.push(row);
+    }
+  }
+  return [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
+function problems(runs: readonly Run[]): string[] {
+  const list: string[] = [];
+  for (const r of runs) {
+    if (r.error !== undefined) list.push(`${r.caseId} ${r.broker} round ${r.round}: failed: ${r.error}`);
+    const res = r.result;
+    if (res === undefined) continue;
+    for (const key of ['lost', 'duplicates', 'connectFailures', 'failed', 'errors'] as const) {
+      const v = res[key];
+      if (typeof v === 'number' && v > 0) list.push(`${r.caseId} ${r.broker} round ${r.round}: ${key} ${v}`);
+    }
+    const cpu = res['loadCpuCores'];
+    if (typeof cpu === 'number' && cpu > 0.9) {
+      list.push(`${r.caseId} ${r.broker} round ${r.round}: load generator used ${cpu} cores (may be the bottleneck)`);
+    }
+  }
+  return list;
+}
+
+export function summarize(input: SummaryInput): string {
+  const main = table('main', input);
+  const durable = table('durable', input);
+  const issues = problems(input.runs);
+  const note = input.isQuick ? ' (`--quick`: one short round, a smoke run, not a result)'
+    : input.isSubset ? ' (a subset: `--only`/`--brokers`)' : '';
+  return [
+    '# Benchmarks', '',
+    `Generated by \`npm run bench:compare\`${note}.`, '',
+    ...input.meta.map((l) => `- ${l}`), '',
+    ...methodSection(input), '',
+    '## Results', '',
+    main ?? 'No Culex/Mosquitto/Aedes cases in this run.', '',
+    ...(durable === undefined ? [] : [
+      '## Culex durable vs memory', '',
+      'QoS 1 with the lmdb store (every acknowledged message written through before its PUBACK) against the memory',
+      'store, both started with `culex broker -c FILE`; issue 8\'s goal is lmdb ≥ 0.5 × memory. Mosquitto with',
+      '`persistence true` is listed for reference only: it keeps messages in memory and writes a snapshot every',
+      '`autosave_interval` (1800 s) and on exit, so its acknowledgements never wait for the disk.', '',
+      durable, '',
+    ]),
+    '## Lost, duplicated, failed', '',
+    issues.length === 0 ? 'None: no lost or duplicated QoS 1/2 messages, no failures.' : issues.map((p) => `- ${p}`).join('\n'),
+    '',
+  ].join('\n');
+}
+
+/** The Method section; BENCHMARKS.md is regenerated from this, so edit it here. */
+export function methodSection(input: Pick<SummaryInput, 'rounds' | 'seconds' | 'warmup'>): string[] {
+  return [
+    '## Method', '',
+    '- Each run starts a fresh broker pinned to CPU 0 and runs `culex bench … --json` (raw-socket MQTT 3.1.1 load',
+    '  generator, 2 forked worker processes) pinned to CPU 1. Runs are interleaved Culex, Mosquitto, Aedes, … per scenario',
+    `  for ${input.rounds} round(s); each run has ${input.warmup} s of warm-up and ${input.seconds} s measured.`,
+    '- Equal settings: no in-flight or queue limits (Culex `maxInflight: 65535, maxQueuedMessages: 0`, no QoS 0',
+    '  write-buffer cap; Mosquitto `max_inflight_messages 0`, `max_queued_messages 0`, `max_connections -1`), Nagle',
+    '  off, no persistence. Aedes runs with its defaults, in memory.',
+    '- Throughput = messages received by subscribers per second in the measured window. Publishers run flat out',
+    '  (QoS 1/2: at most 100 unacknowledged each), so at QoS 0 the broker is saturated and queues; latency there is',
+    '  queueing time and is not reported. The latency scenario paces its probe at 1000 msg/s and its background at',
+    '  20,000 msg/s in all; the probe\'s send-to-receive time is measured on one host clock.',
+    '- Idle connections: connect rate, and the broker\'s VmRSS growth divided by the connections (after 1 s settle),',
+    '  spread over 16 source addresses 127.0.0.1–16. "As many as the open-file limit allows" (`conn -c max`) reads the',
+    '  broker\'s soft RLIMIT_NOFILE from /proc/PID/limits, subtracts the descriptors it has open and a margin of 32,',
+    '  opens that many (over as many generator processes as their own limit needs) and reports how many it still held',
+    '  at the end. Here every process is capped at 20,000 open files (a hard limit that `ulimit -n` cannot raise), so',
+    '  each broker gets about 19,950. A bigger machine allows more: raise the hard limit (`LimitNOFILE=` in a systemd',
+    '  unit, `nofile` in limits.conf, up to `fs.nr_open`, 1,048,576 by default) and each 127.0.0.x source address',
+    '  gives another ~28,000 ephemeral ports (`net.ipv4.ip_local_port_range`); memory is then the limit — RSS per',
+    '  connection × connections, e.g. 1 million connections at 5 KB each need about 5 GB for the broker alone.',
+    '- Slow subscriber: 50 publishers at 400 msg/s (QoS 1) to one subscriber on `bench/#` that reads nothing for the',
+    '  first half of the run, then catches up: received/s is the catch-up delivery rate over the window.',
+    '- Matching (`culex bench match`): 100 connections hold 100,000 filters in all (80 % exact',
+    '  `site/042/dev/317/m3`, 10 % `site/042/dev/317/#`, 7 % `site/042/dev/+/m3`, 2 % `site/+/dev/317/m3`, 1 %',
+    '  `site/042/#`; seeded, so equal for every broker), sent 100 to a SUBSCRIBE; 8 publishers at QoS 1 cycle',
+    '  through 1000 topics each, made by filling in subscribed filters, so a PUBLISH matches about 3 subscribers.',
+    '  Reported: deliveries per second and the time to connect the subscribers and get every SUBACK.',
+    '- TLS and WebSocket: the same generator over `mqtts://` (TLS 1.3, self-signed P-256 certificate made with',
+    '  openssl per compare run, not verified) and `ws://…/mqtt` (subprotocol `mqtt`, no compression). Culex and Aedes',
+    '  get identical listeners (bench/brokers/listeners.mjs: node:tls and ws, each connection handed to the broker as',
+    '  a stream); Mosquitto uses its own `certfile`/`keyfile` and `protocol websockets` listeners.',
+    '- The load generator has one CPU. Runs where it used more than 0.9 of a core are listed under the table: there the',
+    '  generator, not the broker, may be the limit, so that broker\'s number is a lower bound (a broker that writes one',
+    '  packet per syscall costs the generator one read per message; one that batches writes costs it far fewer).',
+    '- A subset for a quick measurement: `npm run bench:compare -- --only fanin,latency --rounds 1` (case ids are',
+    '  matched by prefix: fanin, fanout, pairs, latency, idle-conn, slow-sub, match, tls, ws, durable;',
+    '  `--brokers culex,mosquitto`; `--seconds S`; `--quick`). A subset writes its report to a temporary directory',
+    '  (printed at the end), not to BENCHMARKS.md, unless `--out FILE` is given. The full run prints its duration.',
+    '- Cells: median (min–max) over rounds. ↑ higher is better, ↓ lower is better; ratios are Culex ÷ other.',
+  ];
+}

@@ -1,0 +1,178 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { PassThrough } from 'node:stream';
+import tls from 'node:tls';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import { createBroker } from '../../src/index.js';
+import { run } from '../../src/cli/bench.js';
+import { FilterIndex } from '../../src/bench/filter-index.js';
+import { matching } from '../../src/bench/scenarios.js';
+import { parseBrokerUrl } from '../../src/bench/transport.js';
+import { allCases, selectCases } from '../../bench/compare/cases.js';
+import { LITERALS, prng, referenceMatches } from '../helpers/topic-reference.js';
+
+const fixture = (name: string): string => new URL(`fixtures/${name}`, import.meta.url).pathname;
+
+async function bench(args: string[]): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const code = await run(args, { stdout, stderr });
+  assert.ok(out.startsWith('{'), `expected JSON, got: ${out}${err}`);
+  return { code, json: JSON.parse(out) as Record<string, unknown>, stderr: err };
+}
+
+/** Paced, so a few hundred messages: the tests check the tool, not the broker's speed. */
+const short = ['-q', '1', '-r', '400', '-d', '0.3', '-w', '0.1', '--drain', '2000', '--workers', '1', '--json'];
+const unlimited = { maxInflight: 65_535, maxQueuedMessages: 0 };
+
+test('culex bench fanin over mqtts:// (TLS, unverified and with --ca) loses nothing; a wrong CA fails to connect', async (t) => {
+  const broker = createBroker(unlimited);
+  const server = tls.createServer({ cert: readFileSync(fixture('cert.pem')), key: readFileSync(fixture('key.pem')) },
+    (socket) => broker.handle(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(async () => {
+    server.close();
+    await broker.close();
+  });
+  const url = `mqtts://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const r = await bench(['fanin', '-u', url, '--ca', fixture('cert.pem'), '--publishers', '2', ...short]);
+  assert.equal(r.code, 0, JSON.stringify(r.json));
+  assert.equal(r.json['transport'], 'tls');
+  assert.ok((r.json['received'] as number) > 0);
+  assert.equal(r.json['received'], r.json['acked']);
+  assert.equal(r.json['lost'], 0);
+  const conn = ['-u', url, '-c', '3', '-d', '0', '--workers', '1', '--json'];
+  const unverified = await bench(['conn', ...conn]);
+  assert.equal(unverified.json['held'], 3, JSON.stringify(unverified.json));
+  const wrong = await bench(['conn', ...conn, '--ca', fixture('other-ca.pem')]);
+  assert.equal(wrong.code, 2);
+  assert.equal(wrong.json['failed'], 3);
+  assert.match(String((wrong.json['errorSamples'] as string[])[0]), /could not connect/);
+});
+
+test('culex bench fanout over ws:// offers the mqtt subprotocol and loses nothing [MQTT-6.0.0-3]', async (t) => {
+  const broker = createBroker(unlimited);
+  const protocols: string[] = [];
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/mqtt', perMessageDeflate: false });
+  wss.on('connection', (ws) => {
+    protocols.push(ws.protocol);
+    broker.handle(createWebSocketStream(ws));
+  });
+  await once(wss, 'listening');
+  t.after(async () => {
+    for (const c of wss.clients) c.terminate();
+    wss.close();
+    await broker.close();
+  });
+  const url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/mqtt`;
+  const r = await bench(['fanout', '-u', url, '--subscribers', '3', ...short]);
+  assert.equal(r.code, 0, JSON.stringify(r.json));
+  assert.equal(r.json['transport'], 'ws');
+  assert.equal(r.json['received'], (r.json['acked'] as number) * 3);
+  assert.ok((r.json['received'] as number) > 0);
+  assert.equal(r.json['lost'], 0);
+  assert.deepEqual([...new Set(protocols)], ['mqtt']);
+  assert.equal(protocols.length, 4);
+});
+
+test('culex bench match subscribes every filter, reports subscribe time, and loses nothing', async (t) => {
+  const broker = createBroker(unlimited);
+  const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
+  t.after(() => broker.close());
+  const r = await bench(['match', '-p', String(port), '--subscriptions', '600', '--subscribers', '6', '--publishers', '2',
+    '--topics', '50', '--per-packet', '25', ...short]);
+  assert.equal(r.code, 0, JSON.stringify(r.json));
+  assert.equal(r.json['subscriptions'], 600);
+  assert.ok((r.json['subscribeSeconds'] as number) > 0);
+  assert.ok((r.json['matchesPerMessage'] as number) >= 1, 'every topic is made from a subscribed filter');
+  assert.ok((r.json['received'] as number) >= (r.json['acked'] as number));
+  assert.equal(r.json['lost'], 0);
+  assert.equal(r.json['duplicates'], 0);
+});
+
+test('the matching scenario is the same for a seed, and its topics all match a filter', () => {
+  const load = { qos: 1 as const, payloadBytes: 16, ratePerSecond: 0, maxCount: 0, inflight: 10 };
+  const shape = { subscriptions: 2000, subscriberCount: 10, publisherCount: 2, topicsPerPublisher: 100, perPacket: 50, seed: 7 };
+  const a = matching(shape, load);
+  assert.deepEqual(a, matching(shape, load));
+  assert.equal(a.subscribers.reduce((n, s) => n + s.filters!.length, 0), 2000);
+  assert.ok(a.subscribers.flatMap((s) => s.filters!).some((f) => f.includes('+')));
+  assert.ok(a.subscribers.flatMap((s) => s.filters!).some((f) => f.endsWith('/#')));
+  const filters = a.subscribers.flatMap((s) => s.filters!);
+  for (const topic of a.publishers.flatMap((p) => p.topics!)) {
+    assert.equal(topic.length, a.publishers[0]!.topics![0]!.length, 'fixed width: one template length');
+    assert.ok(filters.some((f) => referenceMatches(f, topic)), topic);
+  }
+});
+
+test('FilterIndex finds exactly the owners a spec-reference matcher finds, $ topics included [MQTT-4.7.2-1]', () => {
+  const random = prng(11);
+  const level = (): string => ['+', '#', ...LITERALS][Math.floor(random() * (LITERALS.length + 2))]!;
+  const filters = Array.from({ length: 400 }, () => {
+    const n = 1 + Math.floor(random() * 4);
+    const levels = Array.from({ length: n }, level);
+    const cut = levels.indexOf('#');
+    return (cut >= 0 ? levels.slice(0, cut + 1) : levels).join('/');
+  });
+  const index = new FilterIndex<number>();
+  filters.forEach((f, i) => index.add(f, i % 37));
+  for (let k = 0; k < 300; k++) {
+    const n = 1 + Math.floor(random() * 4);
+    const topic = Array.from({ length: n }, () => LITERALS[Math.floor(random() * LITERALS.length)]!).join('/');
+    const expected = new Set(filters.flatMap((f, i) => (referenceMatches(f, topic) ? [i % 37] : [])));
+    assert.deepEqual(new Set(index.match(topic)), expected, topic);
+  }
+});
+
+test('parseBrokerUrl maps schemes to transports and refuses others', () => {
+  assert.deepEqual(parseBrokerUrl('mqtts://127.0.0.1'), { host: '127.0.0.1', port: 8883, transport: { kind: 'tls', path: '/', caFile: undefined } });
+  assert.deepEqual(parseBrokerUrl('ws://[::1]:9001/mqtt?x=1', 'ca.pem').transport, { kind: 'ws', path: '/mqtt?x=1', caFile: 'ca.pem' });
+  assert.equal(parseBrokerUrl('ws://[::1]:9001/').host, '::1');
+  assert.equal(parseBrokerUrl('mqtt://h').port, 1883);
+  assert.throws(() => parseBrokerUrl('http://h'), /unsupported scheme/);
+});
+
+test('culex bench refuses --url with --port, --ca without TLS, and -c max without --pid', async () => {
+  const io = { stdout: new PassThrough(), stderr: new PassThrough() };
+  assert.equal(await run(['fanin', '-u', 'mqtt://127.0.0.1:1', '-p', '1'], io), 1);
+  assert.equal(await run(['fanin', '--ca', 'x.pem'], io), 1);
+  assert.equal(await run(['conn', '-c', 'max', '-p', '1'], io), 1);
+});
+
+test('culex bench conn -c max opens as many connections as the broker\'s open-file limit allows, and holds them', async (t) => {
+  const limit = 300;
+  const script = new URL('../../bench/brokers/aedes.mjs', import.meta.url).pathname;
+  // Node raises its soft limit to the hard one at start, so lower both.
+  const child = spawn('bash', ['-c', `ulimit -Sn ${limit} && ulimit -Hn ${limit} && exec "$0" "$@"`, process.execPath, script, '0'],
+    { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGKILL'));
+  const exited = once(child, 'exit').then(([code]) => { throw new Error(`broker exited with ${String(code)}`); });
+  const [line] = await Promise.race([once(child.stdout!, 'data') as Promise<[Buffer]>, exited]);
+  const port = Number(/listening (\d+)/.exec(line.toString())?.[1]);
+  assert.ok(port > 0, line.toString());
+  const r = await bench(['conn', '-c', 'max', '--pid', String(child.pid), '-p', String(port), '-d', '0', '--workers', '1', '--json']);
+  assert.equal(r.code, 0, JSON.stringify(r.json));
+  assert.equal(r.json['brokerFdLimit'], limit);
+  assert.equal(r.json['requested'], limit - (r.json['brokerFdsBefore'] as number) - 32);
+  assert.equal(r.json['connected'], r.json['requested']);
+  assert.equal(r.json['held'], r.json['connected']);
+});
+
+test('bench:compare cases: unique ids, --only selects by prefix, durable cases run in their own group', () => {
+  const cases = allCases({ seconds: 1, warmup: 0.5, idleConnections: 100 });
+  assert.equal(new Set(cases.map((c) => c.id)).size, cases.length);
+  const picked = selectCases(cases, ['tls', 'match']);
+  assert.deepEqual(picked.map((c) => c.id), ['match-100k', 'tls-fanin-q1', 'tls-fanout-q1']);
+  assert.ok(picked.filter((c) => c.id.startsWith('tls')).every((c) => c.transport === 'tls'));
+  assert.deepEqual(selectCases(cases, ['durable']).map((c) => c.group), ['durable', 'durable']);
+  assert.ok(cases.some((c) => c.kind === 'connmax' && c.args.join(' ').includes('-c max')));
+});
