@@ -24,7 +24,8 @@ test('culex bench sub and pub against an in-process broker report sane JSON', as
   const common = ['-p', String(port), '-q', '1', '--json', '--workers', '1'];
 
   const subscribed = once(broker, 'subscribed');
-  const sub = bench(['sub', '-t', 'smoke/#', '-d', '1.5', ...common]);
+  // The subscriber's window must outlast the publisher's start-up (a forked worker under tsx, slow on a busy machine).
+  const sub = bench(['sub', '-t', 'smoke/#', '-d', '4', ...common]);
   await subscribed;
   const pub = await bench(['pub', '-t', 'smoke/%i', '-c', '2', '-r', '200', '-d', '1', '-s', '32', ...common]);
   const subResult = await sub;
