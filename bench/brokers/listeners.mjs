@@ -1,5 +1,5 @@
-// TLS and WebSocket listeners for the Node brokers in bench:compare (Culex and Aedes get the very same code, so the
-// transport layer is equal between them): each accepted connection becomes a Duplex handed to `handle(stream)`.
+// TLS and WebSocket listeners for Aedes in bench:compare (Culex uses its own, Mosquitto its own): node:tls and ws,
+// each accepted connection handed to `handle(stream)` as a Duplex.
 // Options (after the broker's own): --tls PORT --cert FILE --key FILE, --ws PORT (path /mqtt, subprotocol mqtt).
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
@@ -9,7 +9,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 export function parseListenerArgs(args) {
   const { values, positionals } = parseArgs({
     args, allowPositionals: true,
-    options: { tls: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, ws: { type: 'string' }, store: { type: 'string' } },
+    options: { tls: { type: 'string' }, cert: { type: 'string' }, key: { type: 'string' }, ws: { type: 'string' } },
   });
   return { values, positionals };
 }
