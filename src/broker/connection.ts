@@ -36,6 +36,10 @@ export type CloseReason =
   | 'connectTimeout' | 'takenOver' | 'slowConsumer' | 'refused' | 'serverShutdown' | 'notAuthorized'
   | 'administrativeAction' | 'redirected';
 
+/** The stream of a connection knows its connection, so that one set of listeners serves every connection. */
+const OWNER = Symbol('culex.connection');
+type OwnedStream = Duplex & { [OWNER]?: Connection };
+
 export class Connection implements SessionLink {
   readonly stream: Duplex;
   readonly decoder: Decoder;
@@ -58,7 +62,9 @@ export class Connection implements SessionLink {
   /** MQTT 5: the client's Maximum Packet Size, or Infinity. */
   maxOutboundPacketBytes = Infinity;
   /** MQTT 5: inbound Topic Alias mapping (alias → topic name). */
-  readonly topicAliases = new Map<number, string>();
+  get topicAliases(): Map<number, string> {
+    return this.#topicAliases ??= new Map();
+  }
   /** MQTT 5 Request Problem Information: 0 forbids Reason Strings and User Properties on most packets [MQTT-3.1.2-29]. */
   isProblemInfoRequested = true;
   /** MQTT 5: the Authentication Method of CONNECT, fixed for the connection [MQTT-4.12.0-5, MQTT-4.12.1-1]. */
@@ -68,6 +74,7 @@ export class Connection implements SessionLink {
   /** The CONNECT waiting for its enhanced authentication exchange to finish (state `authenticating`). */
   pendingConnect: ConnectPacket | undefined;
   closeReason: CloseReason | undefined;
+  #topicAliases: Map<number, string> | undefined;
   #isPumpPaused = false;
   #droppedCount = 0;
   /** Packets written this turn, joined and handed to the stream by `flush()`. */
@@ -92,10 +99,46 @@ export class Connection implements SessionLink {
     this.remoteAddress = remoteAddress;
     this.transport = transport;
     this.decoder = new Decoder({ maxPacketBytes: broker.options.maxPacketBytes });
-    stream.on('data', this.#onData);
-    stream.on('error', this.#onError);
-    stream.on('close', this.#onClose);
-    stream.on('end', this.#onEnd);
+    // Shared listeners (no closures per connection: idle connections are many), which find the connection through
+    // the stream.
+    (stream as OwnedStream)[OWNER] = this;
+    stream.on('data', Connection.#onStreamData);
+    stream.on('error', Connection.#onStreamError);
+    stream.on('close', Connection.#onStreamClose);
+    stream.on('end', Connection.#onStreamEnd);
+  }
+
+  static #onStreamData(this: OwnedStream, chunk: Buffer): void {
+    this[OWNER]!.#onData(chunk);
+  }
+
+  static #onStreamError(this: OwnedStream, err: Error): void {
+    this[OWNER]!.#onError(err);
+  }
+
+  static #onStreamClose(this: OwnedStream): void {
+    this[OWNER]!.finish('socketClosed');
+  }
+
+  static #onStreamEnd(this: OwnedStream): void {
+    // The peer half-closed: MQTT has no use for a half-open connection.
+    this.end();
+  }
+
+  static #onStreamDrain(this: OwnedStream): void {
+    this[OWNER]!.#onDrain();
+  }
+
+  static #drainTimeoutFired(conn: Connection): void {
+    conn.#onDrainTimeout();
+  }
+
+  static #holdTimeoutFired(conn: Connection): void {
+    conn.#onHoldTimeout();
+  }
+
+  static #resumeHeldPump(conn: Connection): void {
+    if (!conn.#isPumpPaused) conn.#pump();
   }
 
   get info(): ClientInfo {
@@ -121,26 +164,17 @@ export class Connection implements SessionLink {
     return this.clientId === '' ? `<unknown ${this.remoteAddress ?? 'client'}>` : this.clientId;
   }
 
-  #onData = (chunk: Buffer): void => {
+  #onData(chunk: Buffer): void {
     this.lastActivityMs = Date.now();
     this.broker.stats.bytesReceived += chunk.length;
     this.decoder.push(chunk);
     this.#pump();
-  };
+  }
 
-  #onError = (err: Error): void => {
+  #onError(err: Error): void {
     this.broker.logger.debug(`Socket error on client ${this.label}: ${err.message}`);
     this.finish('socketError');
-  };
-
-  #onEnd = (): void => {
-    // The peer half-closed: MQTT has no use for a half-open connection.
-    this.stream.end();
-  };
-
-  #onClose = (): void => {
-    this.finish('socketClosed');
-  };
+  }
 
   /** Takes packets from the decoder until it needs more bytes or a handler goes asynchronous. */
   #pump(): void {
@@ -164,16 +198,16 @@ export class Connection implements SessionLink {
       }
       if (pending !== undefined) {
         this.#isPumpPaused = true;
-        pending.then(this.#resume, (err: unknown) => this.fail(err));
+        pending.then(() => this.#resume(), (err: unknown) => this.fail(err));
         return;
       }
     }
   }
 
-  #resume = (): void => {
+  #resume(): void {
     this.#isPumpPaused = false;
     this.#pump();
-  };
+  }
 
   /** Queues bytes; they leave at the end of this event-loop turn. */
   write(bytes: Buffer): void {
@@ -208,27 +242,27 @@ export class Connection implements SessionLink {
     this.stream.write(chunk);
     if (this.stream.writableNeedDrain && !this.#isBackedUp && this.state !== 'closed') {
       this.#isBackedUp = true;
-      this.#drainTimer = setTimeout(this.#onDrainTimeout, this.broker.options.drainTimeoutMs);
+      this.#drainTimer = setTimeout(Connection.#drainTimeoutFired, this.broker.options.drainTimeoutMs, this);
       this.#drainTimer.unref();
-      this.stream.once('drain', this.#onDrain);
+      this.stream.once('drain', Connection.#onStreamDrain);
     }
   }
 
-  #onDrain = (): void => {
+  #onDrain(): void {
     clearTimeout(this.#drainTimer);
     this.#drainTimer = undefined;
     this.#isBackedUp = false;
     this.#isSlow = false;
     this.#releasePublishers();
-  };
+  }
 
-  #onDrainTimeout = (): void => {
+  #onDrainTimeout(): void {
     this.#drainTimer = undefined;
     this.broker.stats.slowConsumersDisconnected++;
     this.broker.logger.warn(`Client ${this.label} disconnected: socket backed up for over `
       + `${this.broker.options.drainTimeoutMs} ms (slow consumer).`);
     this.disconnect(ReasonCode.ServerBusy, 'slowConsumer');
-  };
+  }
 
   /**
    * Stops reading `publisher` (its socket, and the packets already decoded after the current one) until this
@@ -248,18 +282,18 @@ export class Connection implements SessionLink {
     this.broker.stats.publishersHeld++;
     publisher.#pauseInput();
     if (this.#holdTimer === undefined) {
-      this.#holdTimer = setTimeout(this.#onHoldTimeout, holdMs);
+      this.#holdTimer = setTimeout(Connection.#holdTimeoutFired, holdMs, this);
       this.#holdTimer.unref();
     }
     return true;
   }
 
-  #onHoldTimeout = (): void => {
+  #onHoldTimeout(): void {
     this.#holdTimer = undefined;
     this.broker.stats.holdTimeouts++;
     this.#isSlow = true;
     this.#releasePublishers();
-  };
+  }
 
   #releasePublishers(): void {
     clearTimeout(this.#holdTimer);
@@ -278,12 +312,8 @@ export class Connection implements SessionLink {
     if (--this.#inputHolds !== 0 || this.state === 'closed') return;
     this.stream.resume();
     // Packets decoded before the hold are taken next turn, never re-entrantly from another connection's handler.
-    setImmediate(this.#resumeHeldPump);
+    setImmediate(Connection.#resumeHeldPump, this);
   }
-
-  #resumeHeldPump = (): void => {
-    if (!this.#isPumpPaused) this.#pump();
-  };
 
   sendPacket(packet: Packet): void {
     if (this.state === 'closed') return;
@@ -425,7 +455,7 @@ export class Connection implements SessionLink {
     clearTimeout(this.#drainTimer);
     this.#drainTimer = undefined;
     this.#releasePublishers();
-    this.stream.off('data', this.#onData);
+    this.stream.off('data', Connection.#onStreamData);
     if (this.stream.destroyed === false && reason !== 'disconnect' && reason !== 'disconnectWithWill'
       && reason !== 'protocolError' && reason !== 'refused' && reason !== 'notAuthorized'
       && reason !== 'administrativeAction' && reason !== 'redirected') {

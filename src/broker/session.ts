@@ -49,12 +49,27 @@ export class Session {
   isClean: boolean;
   expiryIntervalSeconds: number;
   disconnectedAtMs: number | undefined;
-  readonly subscriptions = new Map<string, StoredSubscription>();
-  readonly inflight = new Map<number, OutEntry>();
-  readonly incomingQos2 = new Set<number>();
+  // Created on first use: most idle sessions never need all of them (memory per idle connection matters).
+  #subscriptions: Map<string, StoredSubscription> | undefined;
+  #inflight: Map<number, OutEntry> | undefined;
+  #incomingQos2: Set<number> | undefined;
   #queue: OutEntry[] = [];
   #queueHead = 0;
   #queuedBytes = 0;
+
+  get subscriptions(): Map<string, StoredSubscription> {
+    return this.#subscriptions ??= new Map();
+  }
+
+  /** Outbound QoS 1/2 messages sent and not yet acknowledged, by packet id. */
+  get inflight(): Map<number, OutEntry> {
+    return this.#inflight ??= new Map();
+  }
+
+  /** Inbound QoS 2 packet ids received and not yet released by PUBREL. */
+  get incomingQos2(): Set<number> {
+    return this.#incomingQos2 ??= new Set();
+  }
   #nextPacketId = 1;
   #nextSeq = 1;
   readonly #limits: SessionLimits;
