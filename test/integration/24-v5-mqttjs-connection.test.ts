@@ -97,6 +97,26 @@ describe('24 MQTT 5 connection features with MQTT.js', () => {
     assert.deepEqual(seen, [['site', 'north']]);
   });
 
+  test('Request Problem Information false: a refused PUBLISH gets PUBACK 0x87 without a Reason String', async (t) => {
+    const { port } = await brokerFor(t, { authorizePublish: () => false });
+    for (const isRequested of [true, false]) {
+      const { client } = await connected(t, port, { clientId: `js5-rpi-${String(isRequested)}`,
+        properties: { requestProblemInformation: isRequested } });
+      const puback = new Promise<{ reasonCode?: number; properties?: { reasonString?: string } }>((resolve) =>
+        client.on('packetreceive', (p) => { if (p.cmd === 'puback') resolve(p); }));
+      client.publish('denied', 'x', { qos: 1 }, () => {});
+      const ack = await puback;
+      assert.equal(ack.reasonCode, 0x87);
+      assert.equal(ack.properties?.reasonString === undefined, !isRequested);
+    }
+  });
+
+  test('an unknown Authentication Method is refused with 0x8C', async (t) => {
+    const { port } = await brokerFor(t);
+    const client = v5(t, port, { clientId: 'js5-krb', properties: { authenticationMethod: 'GS2-KRB5' } });
+    assert.equal((await next<{ code: number }>(client, 'error')).code, 0x8c);
+  });
+
   test('redirection: CONNACK 0x9D Server moved with the Server Reference', async (t) => {
     const { port } = await brokerFor(t, { redirect: { serverReference: 'new.example:1883', isPermanent: true } });
     const client = v5(t, port, { clientId: 'js5-moved' });
@@ -140,6 +160,41 @@ describe('24 MQTT 5 connection features with MQTT.js', () => {
       const got = next<IDisconnectPacket>(client, 'disconnect');
       await started.close();
       assert.equal((await got).reasonCode, 0x8b);
+    });
+
+    test('0x8D Keep Alive timeout: the Server Keep Alive (1 s) is enforced on a silent client', async (t) => {
+      const { port } = await brokerFor(t, { maxKeepaliveSeconds: 1 });
+      // keepalive 0: MQTT.js sends no PINGREQ at all (it adopts a Server Keep Alive only for a non-zero keepalive).
+      const { client, connack } = await connected(t, port, { clientId: 'js5-silent', keepalive: 0 });
+      assert.equal(connack.properties?.serverKeepAlive, 1);
+      assert.equal((await next<IDisconnectPacket>(client, 'disconnect', 4000)).reasonCode, 0x8d);
+    });
+
+    test('0x81 Malformed Packet, with a Reason String', async (t) => {
+      const { port } = await brokerFor(t);
+      const { client } = await connected(t, port, { clientId: 'js5-malformed' });
+      const got = next<IDisconnectPacket>(client, 'disconnect');
+      client.stream.write(Buffer.from([0x30, 0x05, 0x00, 0x01, 0x74, 0x02, 0x7f])); // PUBLISH with property id 0x7F
+      const packet = await got;
+      assert.equal(packet.reasonCode, 0x81);
+      assert.equal(typeof packet.properties?.reasonString, 'string');
+    });
+
+    test('0x82 Protocol Error for a second CONNECT', async (t) => {
+      const { port } = await brokerFor(t);
+      const { client } = await connected(t, port, { clientId: 'js5-twice' });
+      const got = next<IDisconnectPacket>(client, 'disconnect');
+      writeRaw(client, { cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clean: true, clientId: 'js5-twice',
+        keepalive: 0 });
+      assert.equal((await got).reasonCode, 0x82);
+    });
+
+    test('0x9A Retain not supported for a retained PUBLISH when Retain Available is 0', async (t) => {
+      const { port } = await brokerFor(t, { isRetainAvailable: false });
+      const { client } = await connected(t, port, { clientId: 'js5-retain' });
+      const got = next<IDisconnectPacket>(client, 'disconnect');
+      writeRaw(client, { cmd: 'publish', topic: 'r/t', payload: 'x', qos: 0, retain: true, dup: false });
+      assert.equal((await got).reasonCode, 0x9a);
     });
 
     test('0x9B QoS not supported for a PUBLISH above Maximum QoS', async (t) => {
