@@ -97,6 +97,8 @@ export interface PhaseTimes {
   /** Seconds between mark and stop. */
   readonly windowSeconds: number;
   readonly results: readonly WorkerResult[];
+  /** Closed loop: how many times the publishers were throttled. */
+  readonly throttleEpisodes: number;
 }
 
 export interface DriveOptions {
@@ -106,6 +108,8 @@ export interface DriveOptions {
   readonly drainTimeoutMs: number;
   readonly progress: ProgressSink;
   readonly describe: (c: Counters, elapsedSeconds: number) => string;
+  /** Closed loop: throttle flat-out publishers while outstanding deliveries exceed `limit` (resume below half). */
+  readonly backlog?: { readonly limit: number; readonly deliveriesPerMessage: number };
 }
 
 /** Forks one worker per plan and runs the pub/sub phases to the end. Workers are always killed afterwards. */
@@ -126,6 +130,8 @@ export async function drive(plans: readonly WorkerPlan[], options: DriveOptions)
       ? new Promise<never>(() => undefined)
       : Promise.all(publishing.map((w) => w.waitFor('published', 24 * 3600_000)));
     allPublished.catch(() => undefined);
+    const loop = { episodes: 0 };
+    if (options.backlog !== undefined) closeLoop(workers, options.backlog, loop);
     const startedAt = performance.now();
     workers.forEach((w) => w.send({ type: 'start' }));
     if (options.progress !== undefined) {
@@ -146,11 +152,43 @@ export async function drive(plans: readonly WorkerPlan[], options: DriveOptions)
     await drain(workers, options.drainTimeoutMs);
     const results = workers.map((w) => w.waitFor('result', 30_000));
     workers.forEach((w) => w.send({ type: 'finish' }));
-    return { atMark, atStop, windowSeconds, results: (await Promise.all(results)).map((m) => m.result) };
+    return {
+      atMark, atStop, windowSeconds, results: (await Promise.all(results)).map((m) => m.result),
+      throttleEpisodes: loop.episodes,
+    };
   } finally {
     clearInterval(progressTimer);
     setTimeout(() => workers.forEach((w) => w.kill()), 1500).unref();
   }
+}
+
+/**
+ * The closed loop: workers report their sent and received totals every few ms; while sent x deliveries per message -
+ * received is above the limit, every worker is told to hold its flat-out publishers, and to release them once it is
+ * below half the limit.
+ */
+function closeLoop(
+  workers: readonly WorkerHandle[], backlog: NonNullable<DriveOptions['backlog']>, loop: { episodes: number },
+): void {
+  const sent = workers.map(() => 0);
+  const received = workers.map(() => 0);
+  let isOn = false;
+  workers.forEach((w, i) => {
+    const previous = w.onMessage;
+    w.onMessage = (m) => {
+      previous(m);
+      if (m.type !== 'flow') return;
+      sent[i] = m.sent;
+      received[i] = m.received;
+      let outstanding = 0;
+      for (let k = 0; k < workers.length; k++) outstanding += sent[k]! * backlog.deliveriesPerMessage - received[k]!;
+      const shouldBeOn = isOn ? outstanding > backlog.limit / 2 : outstanding > backlog.limit;
+      if (shouldBeOn === isOn) return;
+      isOn = shouldBeOn;
+      if (isOn) loop.episodes++;
+      for (const each of workers) each.send({ type: 'throttle', isOn });
+    };
+  });
 }
 
 async function snapshot(workers: readonly WorkerHandle[], tag: 'mark' | 'stop'): Promise<Counters> {

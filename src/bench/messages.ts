@@ -47,6 +47,8 @@ export interface Endpoint {
 
 export interface PubSubPlan extends Endpoint {
   readonly kind: 'pubsub';
+  /** Report 'flow' every this many ms (closed loop); 0 or absent = open loop. */
+  readonly flowMs?: number;
   readonly publishers: readonly PublisherPlan[];
   readonly subscribers: readonly SubscriberPlan[];
 }
@@ -68,7 +70,9 @@ export type ToWorker =
   | { readonly type: 'start' }
   | { readonly type: 'mark' }
   | { readonly type: 'stop' }
-  | { readonly type: 'finish' };
+  | { readonly type: 'finish' }
+  /** Closed loop (QoS 0 flat out): flat-out publishers stop while on, resume when off. */
+  | { readonly type: 'throttle'; readonly isOn: boolean };
 
 export interface Counters {
   sent: number;
@@ -132,4 +136,6 @@ export type FromWorker =
   | { readonly type: 'published' }
   | { readonly type: 'connected'; readonly counters: Counters; readonly connectMs: number }
   | { readonly type: 'result'; readonly result: WorkerResult }
-  | { readonly type: 'fatal'; readonly message: string };
+  | { readonly type: 'fatal'; readonly message: string }
+  /** Closed loop: this worker's totals, every `flowMs`. */
+  | { readonly type: 'flow'; readonly sent: number; readonly received: number };

@@ -46,6 +46,8 @@ export class Publisher {
   #isRunning = false;
   #isScheduled = false;
   #isWaitingDrain = false;
+  /** Closed loop: held while too many deliveries are outstanding (flat out only). */
+  #isThrottled = false;
   #isDone = false;
 
   constructor(plan: PublisherPlan, conn: MqttSocket) {
@@ -88,6 +90,12 @@ export class Publisher {
     this.#isRunning = false;
   }
 
+  /** Closed loop (see coordinator.ts): a flat-out publisher sends nothing while throttled. */
+  setThrottled(isOn: boolean): void {
+    this.#isThrottled = isOn;
+    if (!isOn && !this.isPaced) this.#schedule();
+  }
+
   /** Paced publishers: send what is due by now. */
   tick(nowNs: number): void {
     if (!this.#isRunning || this.conn.socket.writableLength > MAX_BACKLOG_BYTES) return;
@@ -96,7 +104,7 @@ export class Publisher {
   }
 
   #schedule(): void {
-    if (this.#isScheduled || this.#isWaitingDrain || !this.#isRunning) return;
+    if (this.#isScheduled || this.#isWaitingDrain || this.#isThrottled || !this.#isRunning) return;
     this.#isScheduled = true;
     setImmediate(() => {
       this.#isScheduled = false;
@@ -105,7 +113,7 @@ export class Publisher {
   }
 
   #pump(): void {
-    if (!this.#isRunning || this.conn.socket.destroyed) return;
+    if (!this.#isRunning || this.#isThrottled || this.conn.socket.destroyed) return;
     const isWritable = this.#sendUpTo(this.#batchLimit, Number(process.hrtime.bigint()));
     if (!isWritable) this.#isWaitingDrain = true;
     else if (this.plan.qos === 0 || this.#inflight < this.plan.inflight) this.#schedule();

@@ -24,6 +24,12 @@ export interface RunOptions {
   readonly sourceAddresses: readonly string[];
   readonly clientPrefix: string;
   readonly progress: ProgressSink;
+  /**
+   * QoS 0 flat out: publishers pause while more than this many deliveries are outstanding (sent x deliveries per
+   * message - received), so the run measures what the broker delivers, not how much the kernel can buffer while
+   * publishers starve the generator's own subscribers of CPU. 0 = open loop.
+   */
+  readonly backlog?: number;
 }
 
 export interface PubSubResult {
@@ -57,6 +63,8 @@ export interface PubSubResult {
   readonly errorSamples: readonly string[];
   /** CPU cores the load generator used in the window: near the CPUs it has means it may be the bottleneck. */
   readonly loadCpuCores: number;
+  /** Closed loop (QoS 0 flat out, see RunOptions.backlog): times the publishers were held; absent = open loop. */
+  readonly throttleEpisodes?: number;
 }
 
 /** Round-robin: subscribers first, then publishers, so each worker gets a mix. */
@@ -72,12 +80,23 @@ export function dealOut(scenario: Scenario, workerCount: number, options: RunOpt
     kind: 'pubsub', host: options.host, port: options.port, transport: options.transport, localAddresses: options.sourceAddresses,
     clientPrefix: options.clientPrefix, connectTimeoutMs: options.connectTimeoutMs,
     subscribers, publishers: pubs[i]!,
+    ...(closedLoop(scenario, options) ? { flowMs: FLOW_MS } : {}),
   }));
+}
+
+const FLOW_MS = 10;
+
+/** True when the closed loop applies: QoS 0, every publisher flat out, a known number of deliveries per message. */
+function closedLoop(scenario: Scenario, options: RunOptions): boolean {
+  return (options.backlog ?? 0) > 0 && scenario.deliveriesPerMessage !== undefined && scenario.publishers.length > 0
+    && scenario.publishers.every((p) => p.qos === 0 && p.ratePerSecond === 0);
 }
 
 export async function runPubSub(scenario: Scenario, options: RunOptions): Promise<PubSubResult> {
   const plans = dealOut(scenario, options.workers, options);
   const run = await drive(plans, {
+    ...(closedLoop(scenario, options)
+      ? { backlog: { limit: options.backlog!, deliveriesPerMessage: scenario.deliveriesPerMessage! } } : {}),
     warmupSeconds: options.warmupSeconds,
     durationSeconds: options.durationSeconds,
     drainTimeoutMs: options.drainTimeoutMs,
@@ -124,6 +143,7 @@ export async function runPubSub(scenario: Scenario, options: RunOptions): Promis
     errors: total('errors'),
     errorSamples: run.results.flatMap((r) => r.errorSamples).slice(0, 10),
     loadCpuCores: Math.round(((run.atStop.cpuUs - run.atMark.cpuUs) / 1e6 / window) * 100) / 100,
+    ...(closedLoop(scenario, options) ? { throttleEpisodes: run.throttleEpisodes } : {}),
   };
 }
 

@@ -17,6 +17,11 @@ export interface LoadShape {
 
 export interface Scenario {
   readonly name: string;
+  /**
+   * Deliveries to the main group per published message, when every message has the same number (fanin 1, fanout
+   * S, pairs 1): what the closed loop needs to count outstanding deliveries. Absent = no closed loop.
+   */
+  readonly deliveriesPerMessage?: number;
   readonly summary: string;
   readonly publishers: PublisherPlan[];
   readonly subscribers: SubscriberPlan[];
@@ -48,7 +53,7 @@ export function subOnly(count: number, filter: string, qos: QoS): Scenario {
 /** P publishers on bench/%i, one subscriber on `#`. */
 export function fanin(publisherCount: number, load: LoadShape): Scenario {
   return {
-    name: 'fanin', summary: `${publisherCount} pub -> 1 sub (#)`,
+    name: 'fanin', summary: `${publisherCount} pub -> 1 sub (#)`, deliveriesPerMessage: 1,
     publishers: publishers(publisherCount, 'bench/%i', load), subscribers: subscribers(1, '#', load.qos),
   };
 }
@@ -56,7 +61,7 @@ export function fanin(publisherCount: number, load: LoadShape): Scenario {
 /** One publisher on bench/0, S subscribers on it. */
 export function fanout(subscriberCount: number, load: LoadShape): Scenario {
   return {
-    name: 'fanout', summary: `1 pub -> ${subscriberCount} sub`,
+    name: 'fanout', summary: `1 pub -> ${subscriberCount} sub`, deliveriesPerMessage: subscriberCount,
     publishers: publishers(1, 'bench/0', load), subscribers: subscribers(subscriberCount, 'bench/0', load.qos),
   };
 }
@@ -64,7 +69,7 @@ export function fanout(subscriberCount: number, load: LoadShape): Scenario {
 /** N publisher/subscriber pairs, each on its own topic. */
 export function pairs(count: number, load: LoadShape): Scenario {
   return {
-    name: 'pairs', summary: `${count} pub -> sub pairs`,
+    name: 'pairs', summary: `${count} pub -> sub pairs`, deliveriesPerMessage: 1,
     publishers: publishers(count, 'bench/%i', load), subscribers: subscribers(count, 'bench/%i', load.qos),
   };
 }

@@ -28,6 +28,7 @@ class Worker {
   #plan: PubSubPlan | ConnPlan | undefined;
   #ticker: NodeJS.Timeout | undefined;
   #progress: NodeJS.Timeout | undefined;
+  #flow: NodeJS.Timeout | undefined;
   #isStopped = false;
   #ca: Buffer | undefined;
 
@@ -45,6 +46,12 @@ class Worker {
         return;
       case 'start':
         this.#progress = setInterval(() => send({ type: 'progress', counters: this.counters() }), PROGRESS_MS);
+        if (this.#plan?.kind === 'pubsub' && (this.#plan.flowMs ?? 0) > 0) {
+          this.#flow = setInterval(() => {
+            const c = this.counters();
+            send({ type: 'flow', sent: c.sent, received: c.receivedMain });
+          }, this.#plan.flowMs);
+        }
         if (this.#plan?.kind === 'conn') void this.#openConnections(this.#plan);
         else this.#startPubSub();
         return;
@@ -55,8 +62,12 @@ class Worker {
         }
         send({ type: 'snapshot', tag: 'mark', counters: this.counters() });
         return;
+      case 'throttle':
+        for (const p of this.#publishers) p.setThrottled(message.isOn);
+        return;
       case 'stop':
         this.#isStopped = true;
+        clearInterval(this.#flow);
         for (const p of this.#publishers) p.stop();
         if (this.#ticker !== undefined) clearInterval(this.#ticker);
         send({ type: 'snapshot', tag: 'stop', counters: this.counters() });

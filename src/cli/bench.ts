@@ -30,6 +30,7 @@ const flags = {
   warmup: { type: 'string', short: 'w' },
   inflight: { type: 'string', default: '100' },
   drain: { type: 'string', default: '3000' },
+  backlog: { type: 'string', default: '50000' },
   workers: { type: 'string' },
   'source-addresses': { type: 'string' },
   'connect-rate': { type: 'string', default: '0' },
@@ -154,7 +155,7 @@ async function runScenario(name: ScenarioName, v: Values, io: CliIo): Promise<nu
   const scenario = buildScenario(name, v, load, durationSeconds + warmupSeconds);
   const options: RunOptions = {
     host, port, transport, workers, warmupSeconds, durationSeconds, drainTimeoutMs: int(v.drain, 'drain', 3000),
-    connectTimeoutMs, clientPrefix, progress,
+    connectTimeoutMs, clientPrefix, progress, backlog: int(v.backlog, 'backlog', 50_000),
     sourceAddresses: sourceAddresses(host, int(v['source-addresses'], 'source-addresses', 0)),
   };
   const result = await runPubSub(scenario, options);
