@@ -7,7 +7,14 @@ export { ProtocolError } from './protocol/errors.js';
 export { createBroker, CulexBroker } from './create-broker.js';
 export { Broker, type BrokerEvents, type DisconnectClientOptions } from './broker/broker.js';
 export { ConfigError, defaultOptions, type BrokerOptions, type ServerRedirect } from './broker/config.js';
-export type { Hooks, ClientInfo, AuthenticateRequest, PublishRequest, SubscribeRequest } from './broker/hooks.js';
+export type {
+  Hooks, ClientInfo, AuthenticateRequest, PublishRequest, SubscribeRequest, AuthLink, AuthState, Verdict, MaybePromise,
+} from './broker/hooks.js';
+export type { LoginBackoffOptions } from './broker/login-backoff.js';
+export { PasswordFileAuth, parsePasswordFile } from './auth/password-file.js';
+export { hashPassword, verifyPassword, parsePasswordHash, type PasswordHash } from './auth/password-hash.js';
+export { AclFileAuth, AclFileError, parseAclFile } from './auth/acl-file.js';
+export { JwtAuth, type JwtAuthOptions } from './auth/jwt.js';
 export type {
   EnhancedAuthContext, EnhancedAuthExchange, EnhancedAuthMethod, EnhancedAuthStep,
 } from './broker/hooks.js';

@@ -13,7 +13,8 @@ import type { Persistence, StoredMessage } from '../persistence/persistence.js';
 import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './config.js';
 import { Connection, type CloseReason } from './connection.js';
 import type { BrokerContext } from './context.js';
-import type { ClientInfo, Hooks } from './hooks.js';
+import { buildAuthChecks, type AuthChecks, type ClientInfo } from './hooks.js';
+import { LoginBackoff } from './login-backoff.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Message } from './message.js';
 import { RetainedIndex } from './retained.js';
@@ -54,7 +55,8 @@ const SWEEP_INTERVAL_MS = 250;
 
 export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext {
   readonly options: ResolvedOptions;
-  readonly hooks: Partial<Hooks>;
+  readonly hooks: AuthChecks;
+  readonly loginBackoff: LoginBackoff | undefined;
   readonly logger: Logger;
   readonly persistence: Persistence;
   readonly stats = new Stats();
@@ -64,7 +66,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
   readonly ready: Promise<void>;
   /** MQTT 5 wills waiting out their Will Delay Interval. */
   readonly delayedWills: DelayedWills;
-  readonly #router = new Router();
+  readonly #router: Router;
   readonly #connections = new Set<Connection>();
   readonly #closables = new Set<Closable>();
   publishingConnection: Connection | null = null;
@@ -78,12 +80,12 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
   constructor(options: BrokerOptions = {}) {
     super();
     this.options = resolveOptions(options);
-    this.hooks = {
-      authenticate: options.authenticate,
-      authorizePublish: options.authorizePublish,
-      authorizeSubscribe: options.authorizeSubscribe,
-    };
     this.logger = options.logger ?? silentLogger;
+    this.hooks = buildAuthChecks(options, options.authLinks ?? [], {
+      allowAnonymous: options.allowAnonymous, logger: this.logger,
+    });
+    this.loginBackoff = options.loginBackoff === false ? undefined : new LoginBackoff(options.loginBackoff);
+    this.#router = new Router(this.hooks.authorizeRead);
     this.persistence = options.persistence ?? new MemoryPersistence();
     this.delayedWills = new DelayedWills(this.persistence, (clientId, will) => this.#publishWill(clientId, will));
     this.stats.sessionCounters.onDrop = (clientId, total, reason) => {
@@ -260,6 +262,11 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
           this.logger.info(`Client ${connection.label} closed: not connected within ${connectTimeoutMs} ms.`);
           connection.close('connectTimeout');
         }
+      } else if (connection.state === 'connected' && connection.auth.expiresAtMs !== undefined
+        && now >= connection.auth.expiresAtMs) {
+        // The credentials ran out (e.g. a JWT's exp): MQTT 5 section 3.14.2.1, 0xA0 Maximum connect time.
+        this.logger.info(`Client ${connection.clientId} disconnected: its credentials expired.`);
+        connection.disconnect(ReasonCode.MaximumConnectTime, 'notAuthorized');
       } else if (connection.state === 'connected' && connection.keepaliveSeconds > 0) {
         if (now - connection.lastActivityMs > connection.keepaliveSeconds * 1500) {
           this.logger.info(`Client ${connection.clientId} has exceeded timeout, disconnecting.`);

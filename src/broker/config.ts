@@ -2,7 +2,8 @@
  * Broker options, their defaults and validation. Every limit has a safe default; `resolveOptions` turns the user's
  * partial options into a complete, checked set so the hot path never tests for `undefined`.
  */
-import type { ClientInfo, EnhancedAuthMethod, Hooks } from './hooks.js';
+import type { AuthLink, ClientInfo, EnhancedAuthMethod, Hooks } from './hooks.js';
+import type { LoginBackoffOptions } from './login-backoff.js';
 import type { Logger } from './logger.js';
 import type { Persistence } from '../persistence/persistence.js';
 
@@ -76,6 +77,18 @@ export interface BrokerOptions extends Partial<Hooks> {
   persistence?: Persistence;
   /** Version string published in `$SYS/broker/version`. */
   version?: string;
+  /**
+   * Authentication/authorization links after the boolean hooks, in order (see `AuthLink`): e.g. the built-in
+   * `PasswordFileAuth`, `AclFileAuth`, `JwtAuth`, or your own. Default none.
+   */
+  authLinks?: readonly AuthLink[];
+  /**
+   * Accept a client without a username when no link decides. Default: true when nothing authenticates, false as
+   * soon as a hook or link does (Mosquitto 2.0 with a password file).
+   */
+  allowAnonymous?: boolean;
+  /** Slow down repeated failed logins from one address; `false` turns it off. Default on (see LoginBackoffOptions). */
+  loginBackoff?: LoginBackoffOptions | false;
 }
 
 /** Where to send a client instead (MQTT 5 Server Reference, section 4.11). */

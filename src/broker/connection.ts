@@ -21,7 +21,7 @@ import { ConnackReturnCode, ReasonCode } from '../protocol/reason-codes.js';
 import type { ConnectPacket, Packet, Properties, ProtocolVersion, QoS, Will } from '../protocol/types.js';
 import type { BrokerContext } from './context.js';
 import { dispatch } from './handlers/index.js';
-import type { ClientInfo, EnhancedAuthExchange } from './hooks.js';
+import { newAuthState, type AuthState, type ClientInfo, type EnhancedAuthExchange } from './hooks.js';
 import type { Message } from './message.js';
 import { describePacket, describePublish, packetLine } from './packet-log.js';
 import type { Session, SessionLink } from './session.js';
@@ -75,6 +75,8 @@ export class Connection implements SessionLink {
   pendingConnect: ConnectPacket | undefined;
   closeReason: CloseReason | undefined;
   #topicAliases: Map<number, string> | undefined;
+  /** Filled by the authentication chain (token expiry, a link's per-client data). */
+  readonly auth: AuthState = newAuthState();
   #isPumpPaused = false;
   #droppedCount = 0;
   /** Packets written this turn, joined and handed to the stream by `flush()`. */
@@ -144,7 +146,7 @@ export class Connection implements SessionLink {
   get info(): ClientInfo {
     this.#info ??= {
       id: this.clientId, username: this.username, remoteAddress: this.remoteAddress,
-      protocolVersion: this.protocolVersion, transport: this.transport,
+      protocolVersion: this.protocolVersion, transport: this.transport, auth: this.auth,
     };
     return this.#info;
   }

@@ -3,7 +3,8 @@
  * Broker class and no import cycle forms.
  */
 import type { ResolvedOptions } from './config.js';
-import type { Hooks } from './hooks.js';
+import type { AuthChecks } from './hooks.js';
+import type { LoginBackoff } from './login-backoff.js';
 import type { Logger } from './logger.js';
 import type { Message } from './message.js';
 import type { Persistence } from '../persistence/persistence.js';
@@ -17,7 +18,10 @@ import type { DelayedWills } from './will.js';
 
 export interface BrokerContext {
   readonly options: ResolvedOptions;
-  readonly hooks: Partial<Hooks>;
+  /** The authentication/authorization chain, as the handlers call it. */
+  readonly hooks: AuthChecks;
+  /** Failed-login back-off by address; undefined when turned off. */
+  readonly loginBackoff: LoginBackoff | undefined;
   readonly logger: Logger;
   readonly persistence: Persistence;
   readonly stats: Stats;

@@ -7,6 +7,7 @@
  * session the first time it is seen.
  */
 import type { QoS } from '../protocol/types.js';
+import type { ClientInfo } from './hooks.js';
 import type { Message } from './message.js';
 import type { Session } from './session.js';
 import { SubscriptionTrie } from './subscription-trie.js';
@@ -23,6 +24,12 @@ export class Router {
   readonly trie = new SubscriptionTrie<RouteEntry>();
   readonly #matches: RouteEntry[] = [];
   #stamp = 0;
+  readonly #canRead: ((client: ClientInfo, topic: string) => boolean) | undefined;
+
+  /** `canRead`: the chain's delivery check (Mosquitto checks read access for each message it delivers). */
+  constructor(canRead?: (client: ClientInfo, topic: string) => boolean) {
+    this.#canRead = canRead;
+  }
 
   route(message: Message): number {
     const matches = this.#matches;
@@ -36,6 +43,7 @@ export class Router {
       // MQTT 5 No Local: not back to the publisher's own session [MQTT-3.8.3-3].
       if (entry.noLocal && session.clientId === publisher) continue;
       const qos = entry.qos < message.qos ? entry.qos : message.qos;
+      if (this.#canRead !== undefined && !isReadable(this.#canRead, session, message.topic)) continue;
       if (session.routeStamp !== seen) {
         session.routeStamp = seen;
         session.routeQos = qos;
@@ -57,4 +65,12 @@ export class Router {
     matches.length = 0;
     return delivered;
   }
+}
+
+/**
+ * A session whose client is unknown (restored from the store, not reconnected yet) gets nothing through a read
+ * check: delivering could leak what the ACL hides, so the message is dropped for it instead.
+ */
+function isReadable(canRead: (client: ClientInfo, topic: string) => boolean, session: Session, topic: string): boolean {
+  return session.client !== undefined && canRead(session.client, topic);
 }

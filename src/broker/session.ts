@@ -9,6 +9,7 @@
  */
 import type { QoS } from '../protocol/types.js';
 import type { Persistence, StoredOutgoing, StoredSubscription } from '../persistence/persistence.js';
+import type { ClientInfo } from './hooks.js';
 import type { Message } from './message.js';
 
 /** What a session needs from its live connection. */
@@ -45,6 +46,11 @@ export interface SessionCounters {
 export class Session {
   readonly clientId: string;
   link: SessionLink | null = null;
+  /**
+   * The client that last held this session, for delivery-time read checks while it is offline too; undefined for
+   * a session restored from the store whose client has not reconnected yet.
+   */
+  client: ClientInfo | undefined;
   /** Clean sessions (3.1.1 clean session, or MQTT 5 expiry 0) are neither persisted nor kept after the connection. */
   isClean: boolean;
   expiryIntervalSeconds: number;

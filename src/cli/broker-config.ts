@@ -16,6 +16,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError, resolveOptions } from '../broker/config.js';
+import { authDirectives } from './config/auth.js';
 import { applyPacketLimits, generalDirectives } from './config/general.js';
 import { ignoredDirectives } from './config/ignored.js';
 import { listenerDirectives, newListener } from './config/listeners.js';
@@ -26,7 +27,7 @@ import type {
 } from './config/types.js';
 
 export type {
-  BrokerConfig, ConfigWarning, Directive, ListenerConfig, ListenerProtocol, LogDestination, LoggingConfig,
+  BrokerConfig, ConfigWarning, Directive, JwtConfig, ListenerConfig, ListenerProtocol, LogDestination, LoggingConfig,
   SecurityConfig, TlsConfig,
 } from './config/types.js';
 export { isTls } from './config/tls.js';
@@ -48,7 +49,7 @@ export const DEFAULT_PORT = 1883;
 
 /** Every directive table, in the order README.md lists them. */
 const directiveTables: readonly (readonly Directive[])[] = [
-  listenerDirectives, tlsDirectives, generalDirectives, loggingDirectives, ignoredDirectives,
+  listenerDirectives, tlsDirectives, generalDirectives, authDirectives, loggingDirectives, ignoredDirectives,
 ];
 
 function buildIndex(): ReadonlyMap<string, Directive> {

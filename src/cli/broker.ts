@@ -13,6 +13,7 @@ import {
   emptyConfig, parseBrokerConfig, readIncludeDirFromDisk, resolveListeners, type BrokerConfig,
 } from './broker-config.js';
 import { openConfiguredListener, openingLines, reloadCertificates, type OpenedListener } from './broker-listeners.js';
+import { createBrokerAuth, type BrokerAuth } from './broker-auth.js';
 import type { CliIo } from './index.js';
 import { allLevels, createStreamLogger, defaultLevels, isConnectionMessage } from './log.js';
 import { openLogDestinations, type LogStreams } from './log-destinations.js';
@@ -132,9 +133,17 @@ async function serve(args: BrokerArgs, config: BrokerConfig, io: CliIo): Promise
   }
   const logger = createLogger(args, config, logStreams);
   const isDebug = args.isVerbose || config.logging.levels?.has('debug') === true;
+  let auth: BrokerAuth;
+  try {
+    auth = await createBrokerAuth(config, resolveListeners(config, args.ports), logger);
+  } catch (err) {
+    await logStreams.close();
+    io.stderr.write(`culex: Error: ${(err as Error).message}\n`);
+    return 1;
+  }
   let broker: CulexBroker;
   try {
-    broker = createBroker({ ...config.options, isVerbose: isDebug, logger, version });
+    broker = createBroker({ ...config.options, ...auth.options, isVerbose: isDebug, logger, version });
   } catch (err) {
     await logStreams.close();
     if (!(err instanceof ConfigError)) throw err;
@@ -143,10 +152,12 @@ async function serve(args: BrokerArgs, config: BrokerConfig, io: CliIo): Promise
   }
   const signal = waitForSignal();
   const opened: OpenedListener[] = [];
+  // SIGHUP re-reads the password, ACL and JWT key files (as Mosquitto does), reopens log files, reloads certificates.
   const onHangup = (): void => {
     logger.info('Reloading config.');
     logStreams.reopen();
     void reloadCertificates(opened, logger);
+    void auth.reload();
   };
   process.on('SIGHUP', onHangup);
   try {

@@ -7,6 +7,8 @@ import { readFileSync } from 'node:fs';
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
   readonly stderr: NodeJS.WritableStream;
+  /** Where prompts read from (`culex passwd`); default process.stdin. */
+  readonly stdin?: NodeJS.ReadableStream;
 }
 
 export type Subcommand = (argv: string[], io: CliIo) => Promise<number>;
@@ -20,6 +22,7 @@ interface CommandEntry {
 const commands: ReadonlyMap<string, CommandEntry> = new Map<string, CommandEntry>([
   ['broker', { summary: 'run the MQTT broker', load: async () => (await import('./broker.js')).run }],
   ['bench', { summary: 'load-test an MQTT broker', load: async () => (await import('./bench.js')).run }],
+  ['passwd', { summary: 'manage password files (as mosquitto_passwd)', load: async () => (await import('./passwd.js')).run }],
 ]);
 
 function readPackageVersion(): string {

@@ -105,6 +105,27 @@ describe('parseBrokerConfig: each directive', () => {
       });
   }
 
+  test('auth directives: security settings, JWT and the login back-off', () => {
+    assert.deepEqual(parse('allow_anonymous true').security, { allowAnonymous: true });
+    assert.deepEqual(parse('password_file /etc/culex/pass words\nacl_file acl\nallow_anonymous false\n').security,
+      { passwordFile: '/etc/culex/pass words', aclFile: 'acl', allowAnonymous: false });
+    assert.deepEqual(parse('culex_jwt_secret_file s\nculex_jwt_algorithms HS256,HS512\nculex_jwt_issuer me\n'
+      + 'culex_jwt_audience mqtt\nculex_jwt_publish_claim pub\nculex_jwt_subscribe_claim sub\n').jwt, {
+      secretFile: 's', algorithms: ['HS256', 'HS512'], issuer: 'me', audience: 'mqtt', publishClaim: 'pub',
+      subscribeClaim: 'sub',
+    });
+    assert.deepEqual(parse('culex_jwt_jwks_file k.json\nculex_jwt_algorithms RS256 ES256').jwt,
+      { jwksFile: 'k.json', algorithms: ['RS256', 'ES256'] });
+    assert.deepEqual(parse('culex_jwt_public_key_file k.pem').jwt, { publicKeyFile: 'k.pem' });
+    assert.deepEqual(parse('culex_login_backoff_initial_ms 100\nculex_login_backoff_max_ms 900\n'
+      + 'culex_login_backoff_forget_ms 5000').loginBackoff,
+    { initialDelayMs: 100, maxDelayMs: 900, forgetAfterMs: 5000 });
+    assert.equal(parse('culex_login_backoff_initial_ms 0').loginBackoff, false);
+    const per = parse('per_listener_settings true\nlistener 1883\npassword_file a\nlistener 1884\nacl_file b\n');
+    assert.deepEqual(per.listeners.map((l) => l.security), [{ passwordFile: 'a' }, { aclFile: 'b' }]);
+    assert.deepEqual(per.security, {});
+  });
+
   test('port and bind_address make the default listener', () => {
     assert.deepEqual(where('port 1884'), { port: 1884, host: undefined, isOpened: true });
     assert.deepEqual(where('bind_address 127.0.0.1'), { port: 1883, host: '127.0.0.1', isOpened: true });
@@ -144,15 +165,18 @@ describe('parseBrokerConfig: each directive', () => {
 
   test('the supported directives are exactly these (README.md lists the same)', () => {
     assert.deepEqual(supportedDirectives.toSorted(), [
-      'allow_anonymous', 'bind_address', 'cafile', 'capath', 'certfile', 'ciphers', 'ciphers_tls1.3',
-      'connection_messages', 'crlfile', 'culex_connect_timeout_ms', 'culex_drain_timeout_ms',
+      'acl_file', 'allow_anonymous', 'bind_address', 'cafile', 'capath', 'certfile', 'ciphers', 'ciphers_tls1.3',
+      'connection_messages', 'crlfile', 'culex_connect_timeout_ms', 'culex_drain_timeout_ms', 'culex_jwt_algorithms',
+      'culex_jwt_audience', 'culex_jwt_issuer', 'culex_jwt_jwks_file', 'culex_jwt_public_key_file',
+      'culex_jwt_publish_claim', 'culex_jwt_secret_file', 'culex_jwt_subscribe_claim',
+      'culex_login_backoff_forget_ms', 'culex_login_backoff_initial_ms', 'culex_login_backoff_max_ms',
       'culex_max_client_id_bytes', 'culex_max_subscriptions_per_client', 'culex_max_topic_bytes',
       'culex_max_topic_levels', 'culex_max_write_buffer_bytes', 'dhparamfile', 'enable_proxy_protocol', 'keyfile',
       'listener', 'log_dest', 'log_timestamp', 'log_type', 'max_connections', 'max_inflight_messages',
       'max_keepalive', 'max_packet_size', 'max_qos', 'max_queued_bytes', 'max_queued_messages', 'message_size_limit',
-      'per_listener_settings', 'persistence', 'pid_file', 'port', 'protocol', 'require_certificate',
-      'retain_available', 'socket_domain', 'sys_interval',
-      'tls_keyform', 'tls_version', 'use_identity_as_username', 'use_subject_as_username', 'user',
+      'password_file', 'per_listener_settings', 'persistence', 'pid_file', 'port', 'protocol', 'require_certificate',
+      'retain_available', 'socket_domain', 'sys_interval', 'tls_keyform', 'tls_version', 'use_identity_as_username',
+      'use_subject_as_username', 'user',
     ]);
   });
 
@@ -166,7 +190,7 @@ describe('parseBrokerConfig: each directive', () => {
 
 describe('parseBrokerConfig: errors name the file, the line and the directive', () => {
   test('unknown or unsupported directives, including real Mosquitto ones, are refused', () => {
-    for (const directive of ['password_file', 'acl_file', 'mount_point', 'http_dir', 'max_topic_alias', 'frobnicate']) {
+    for (const directive of ['auth_plugin', 'mount_point', 'http_dir', 'max_topic_alias', 'frobnicate']) {
       fails(`port 1883\n\n# comment\n${directive} /x\n`,
         `Unknown or unsupported configuration directive "${directive}" in ${FILE}:4.`, 4);
     }
@@ -203,8 +227,16 @@ describe('parseBrokerConfig: errors name the file, the line and the directive', 
     ['sys_interval -1', 'Bad value "-1" for "sys_interval" (expected seconds >= 0 (0 disables))'],
     ['persistence true', '"persistence true" is not supported yet: this version keeps sessions in memory only'],
     ['persistence maybe', 'Bad value "maybe" for "persistence" (expected true or false)'],
-    ['allow_anonymous false', '"allow_anonymous false" is not supported yet: password files arrive in a later version, '
-      + 'and without one no client could connect'],
+    ['allow_anonymous maybe', 'Bad value "maybe" for "allow_anonymous" (expected true or false)'],
+    ['password_file', 'Missing value for "password_file"'],
+    ['acl_file', 'Missing value for "acl_file"'],
+    ['culex_jwt_algorithms none', 'Bad value "none" for "culex_jwt_algorithms" (supported: HS256, HS384, HS512, RS256, '
+      + 'RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, Ed25519)'],
+    ['culex_jwt_issuer a b', 'Unexpected extra value "b" for "culex_jwt_issuer"'],
+    ['culex_login_backoff_initial_ms -1',
+      'Bad value "-1" for "culex_login_backoff_initial_ms" (expected milliseconds >= 0 (0 turns the back-off off))'],
+    ['culex_login_backoff_max_ms 0',
+      'Bad value "0" for "culex_login_backoff_max_ms" (expected a positive number of milliseconds)'],
     ['connection_messages yes', 'Bad value "yes" for "connection_messages" (expected true or false)'],
     ['log_type verbose', 'Bad value "verbose" for "log_type" (supported: debug, error, warning, notice, information, '
       + 'all, none, subscribe, unsubscribe, websockets)'],

@@ -157,11 +157,11 @@ describe('culex broker: usage and configuration errors', { timeout: 10_000 }, ()
   }
 
   test('an unknown directive: exit 1 naming the file and line', async (t) => {
-    const conf = configFile(t, '# culex\nport 1883\n\nallow_anonymous true\npassword_file /etc/culex/passwd\n');
+    const conf = configFile(t, '# culex\nport 1883\n\nallow_anonymous true\nauth_plugin /etc/culex/auth.so\n');
     const broker = culex(t, 'broker', '-c', conf);
     assert.deepEqual(await broker.exited, { code: 1, signal: null });
     assert.equal(broker.stderr(),
-      `culex: Error: Unknown or unsupported configuration directive "password_file" in ${conf}:5.\n`);
+      `culex: Error: Unknown or unsupported configuration directive "auth_plugin" in ${conf}:5.\n`);
   });
 
   test('--help prints usage on stdout, exit 0', async (t) => {

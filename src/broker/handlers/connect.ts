@@ -9,6 +9,7 @@ import type { ConnackPacket, ConnectPacket, Properties } from '../../protocol/ty
 import type { Connection } from '../connection.js';
 import { isPromise } from '../hooks.js';
 import { beginConnectAuth } from './auth-exchange.js';
+import { hostOf } from '../login-backoff.js';
 
 /** MQTT 3.1 (section 3.1) limits client identifiers to 23 characters. */
 const MQTT31_MAX_CLIENT_ID = 23;
@@ -127,20 +128,37 @@ function checkCapacity(conn: Connection): boolean {
   return true;
 }
 
+/**
+ * Runs the authentication chain (hooks.ts), after the failed-login back-off for the client's address has spaced
+ * this attempt (login-backoff.ts). A refusal is CONNACK 5 / 0x87, as Mosquitto answers a bad password.
+ */
 async function authenticate(conn: Connection, packet: ConnectPacket): Promise<boolean> {
   const hook = conn.broker.hooks.authenticate;
   if (hook === undefined) return true;
+  const backoff = conn.broker.loginBackoff;
+  const address = conn.remoteAddress === undefined ? undefined : hostOf(conn.remoteAddress);
+  if (backoff !== undefined && address !== undefined) {
+    const slot = backoff.reserve(address, Date.now());
+    if (slot === 'refuse') {
+      conn.broker.logger.info(`Client ${conn.clientId} refused: too many failed logins from ${address}.`);
+      conn.refuse(ReasonCode.ServerBusy, 'refused');
+      return false;
+    }
+    if (slot.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, slot.waitMs).unref());
+    if (conn.isClosed) return false;
+  }
   let isAllowed = false;
   try {
     const answer = hook({
       clientId: conn.clientId, username: conn.username, password: packet.password,
-      remoteAddress: conn.remoteAddress, protocolVersion: packet.protocolVersion, transport: conn.transport,
+      remoteAddress: conn.remoteAddress, protocolVersion: packet.protocolVersion, transport: conn.transport, auth: conn.auth,
       userProperties: packet.properties?.userProperties ?? [],
     });
     isAllowed = (isPromise(answer) ? await answer : answer) === true;
   } catch (err) {
     conn.broker.logger.error(`authenticate hook failed for ${conn.clientId}: ${(err as Error).message}`);
   }
+  if (!isAllowed && backoff !== undefined && address !== undefined) backoff.failed(address, Date.now());
   if (conn.isClosed) return false;
   if (!isAllowed) {
     conn.broker.logger.info(`Client ${conn.clientId} not authorised.`);
@@ -159,6 +177,7 @@ export function acceptConnect(conn: Connection, packet: ConnectPacket, authPrope
   sendConnack(conn, packet, isSessionPresent, authProperties);
   conn.state = 'connected';
   conn.broker.clients.set(conn.clientId, conn);
+  conn.session!.client = conn.info;
   conn.session!.attach(conn);
   conn.broker.stats.clientsTotalEver++;
   conn.broker.stats.clientsMaximum = Math.max(conn.broker.stats.clientsMaximum, conn.broker.clients.size);

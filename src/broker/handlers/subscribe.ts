@@ -103,8 +103,11 @@ function sendRetained(conn: Connection, sub: Subscription, grantedQos: QoS, isNe
   conn.broker.retained.match(sub.topicFilter, matches);
   const now = Date.now();
   const session = conn.session!;
+  const canRead = conn.broker.hooks.authorizeRead;
   for (const message of matches) {
     if (message.isExpired(now)) continue;
+    // Retained messages pass the same read check as live ones (Mosquitto checks both).
+    if (canRead !== undefined && !canRead(conn.info, message.topic)) continue;
     session.deliver(message, Math.min(message.qos, grantedQos) as QoS, true, true);
   }
 }

@@ -7,7 +7,7 @@
  * slightly over the limit may therefore pass; one well over it is refused.
  */
 import type { BrokerConfig, Directive, ParseState } from './types.js';
-import { bool, int, limitOrUnlimited, MAX_TIMER_MS, one, rest, securityOf } from './values.js';
+import { bool, int, limitOrUnlimited, MAX_TIMER_MS, one, rest } from './values.js';
 
 const PROTOCOL_MAX_PACKET_BYTES = 268_435_460;
 const PROTOCOL_MAX_REMAINING_LENGTH = 268_435_455;
@@ -51,17 +51,6 @@ export const generalDirectives: readonly Directive[] = [
   global('persistence', (line) => {
     if (bool(line)) line.fail('"persistence true" is not supported yet: this version keeps sessions in memory only');
   }),
-  {
-    name: 'allow_anonymous',
-    scope: 'security',
-    apply(line, state) {
-      if (!bool(line)) {
-        line.fail('"allow_anonymous false" is not supported yet: password files arrive in a later version, and '
-          + 'without one no client could connect');
-      }
-      securityOf(state).allowAnonymous = true;
-    },
-  },
   global('pid_file', (line, { config }) => {
     config.pidFile = rest(line);
   }),

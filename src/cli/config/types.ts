@@ -34,6 +34,22 @@ export interface TlsConfig {
  */
 export interface SecurityConfig {
   allowAnonymous?: boolean;
+  /** `password_file`. */
+  passwordFile?: string;
+  /** `acl_file`. */
+  aclFile?: string;
+}
+
+/** `culex_jwt_*`: a JWT as the password (see src/auth/jwt.ts). Exactly one key source must be given. */
+export interface JwtConfig {
+  secretFile?: string;
+  publicKeyFile?: string;
+  jwksFile?: string;
+  algorithms?: string[];
+  issuer?: string;
+  audience?: string;
+  publishClaim?: string;
+  subscribeClaim?: string;
 }
 
 export interface ListenerConfig {
@@ -94,6 +110,10 @@ export interface BrokerConfig {
   isPerListenerSettings: boolean;
   /** Broker-wide security settings (per_listener_settings false). */
   security: SecurityConfig;
+  /** `culex_jwt_*`; undefined when none is given. */
+  jwt?: JwtConfig;
+  /** `culex_login_backoff_*`: overrides of the defaults, or `false` (off). Undefined = defaults. */
+  loginBackoff?: { initialDelayMs?: number; maxDelayMs?: number; forgetAfterMs?: number } | false;
   logging: LoggingConfig;
   /** `pid_file`. */
   pidFile: string | undefined;
