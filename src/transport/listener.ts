@@ -15,7 +15,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { lstatSync, unlinkSync } from 'node:fs';
 import { Server as TlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer } from 'ws';
+import type { WebSocketServer } from 'ws';
 import type { Logger } from '../broker/logger.js';
 import type { TransportInfo } from '../broker/transport-info.js';
 import { readProxyHeader } from './proxy-protocol.js';
@@ -92,7 +92,9 @@ const DEFAULT_MAX_WS_MESSAGE_BYTES = 16 * 1024 * 1024 + 1024;
 /** Opens a listener that hands each connection to `handler`. */
 export async function listen(handler: StreamHandler, options: ListenerOptions = {}): Promise<Listener> {
   const server = createNetServer({ noDelay: true, pauseOnConnect: false });
-  const pipeline = new Pipeline(handler, options, server);
+  // `ws` is loaded only for WebSocket listeners: it is the largest import here, and most brokers start without one.
+  const wsModule = options.protocol === 'websockets' ? await import('ws') : undefined;
+  const pipeline = new Pipeline(handler, options, server, wsModule?.WebSocketServer);
   const address = await bind(server, options);
   const protocol = options.protocol ?? 'mqtt';
   const where = typeof address === 'string' ? address : `${address.address}:${address.port}`;
@@ -149,14 +151,15 @@ class Pipeline {
   /** The origin of each socket handed to the TLS or HTTP stage, keyed by that socket. */
   readonly #origins = new WeakMap<object, Origin>();
 
-  constructor(handler: StreamHandler, options: ListenerOptions, server: NetServer) {
+  constructor(handler: StreamHandler, options: ListenerOptions, server: NetServer,
+    WebSocketServerClass: typeof WebSocketServer | undefined) {
     this.#handler = handler;
     this.#options = options;
     this.#server = server;
     this.#timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
     if (options.tls !== undefined) this.#tlsServer = this.#createTlsServer(options.tls);
-    if (options.protocol === 'websockets') {
-      this.#wss = new WebSocketServer({
+    if (WebSocketServerClass !== undefined) {
+      this.#wss = new WebSocketServerClass({
         noServer: true,
         perMessageDeflate: false,
         maxPayload: options.maxWebSocketMessageBytes ?? DEFAULT_MAX_WS_MESSAGE_BYTES,
