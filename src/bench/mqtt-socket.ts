@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import { Decoder } from '../protocol/decoder.js';
 import { encode } from '../protocol/encoder.js';
 import type { Packet, QoS } from '../protocol/types.js';
-import { dialTransport, TCP, type Transport } from './transport.js';
+import { dialTransport, TCP, type Transport, type WsModule } from './transport.js';
 
 export interface DialOptions {
   readonly host: string;
@@ -22,6 +22,8 @@ export interface DialOptions {
   readonly transport?: Transport | undefined;
   /** The CA file's contents for tls/wss verification. */
   readonly ca?: Buffer | undefined;
+  /** The `ws` package, for ws/wss. */
+  readonly ws?: WsModule | undefined;
 }
 
 /** Called for every inbound packet after CONNACK; `nowNs` is the hrtime of the chunk that carried it. */
@@ -51,7 +53,7 @@ export class MqttSocket {
     return new Promise((resolve, reject) => {
       const dialed = dialTransport({
         host: options.host, port: options.port, localAddress: options.localAddress,
-        transport: options.transport ?? TCP, ca: options.ca,
+        transport: options.transport ?? TCP, ca: options.ca, ws: options.ws,
       });
       const socket = dialed.stream;
       const conn = new MqttSocket(socket, dialed.abort);

@@ -11,7 +11,9 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { WebSocket, createWebSocketStream } from 'ws';
+
+/** The `ws` package, loaded only by processes that dial WebSockets (see loadWebSocket). */
+export type WsModule = typeof import('ws');
 
 export type TransportKind = 'tcp' | 'tls' | 'ws' | 'wss';
 
@@ -32,6 +34,8 @@ export interface DialTarget {
   readonly transport: Transport;
   /** The CA file's contents, read once per process by the caller. */
   readonly ca?: Buffer | undefined;
+  /** Needed for ws/wss: the loaded `ws` package (loadWebSocket). */
+  readonly ws?: WsModule | undefined;
 }
 
 export interface Dialed {
@@ -64,6 +68,11 @@ export function describeTransport(t: Transport, host: string, port: number): str
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}${t.kind === 'ws' || t.kind === 'wss' ? t.path : ''}`;
 }
 
+/** Loads `ws` if the transport needs it: TCP and TLS runs do not pay for its import in every worker. */
+export async function loadWebSocket(t: Transport): Promise<WsModule | undefined> {
+  return t.kind === 'ws' || t.kind === 'wss' ? import('ws') : undefined;
+}
+
 export function dialTransport(target: DialTarget): Dialed {
   const { host, port, transport } = target;
   const localAddress = target.localAddress;
@@ -85,6 +94,8 @@ export function dialTransport(target: DialTarget): Dialed {
     }
     case 'ws':
     case 'wss': {
+      if (target.ws === undefined) throw new Error('dialing a WebSocket needs the ws package (loadWebSocket)');
+      const { WebSocket, createWebSocketStream } = target.ws;
       const url = `${transport.kind}://${host.includes(':') ? `[${host}]` : host}:${port}${transport.path}`;
       // ws sets TCP_NODELAY on its socket itself.
       const ws = new WebSocket(url, ['mqtt'], {

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Counters, ConnPlan, Endpoint, FromWorker, PubSubPlan, ToWorker, WorkerResult } from './messages.js';
 import { MqttSocket } from './mqtt-socket.js';
+import { loadWebSocket, type WsModule } from './transport.js';
 import { Publisher } from './publisher.js';
 import { GroupStats, Subscriber } from './subscriber.js';
 
@@ -31,12 +32,14 @@ class Worker {
   #flow: NodeJS.Timeout | undefined;
   #isStopped = false;
   #ca: Buffer | undefined;
+  #ws: WsModule | undefined;
 
   async handle(message: ToWorker): Promise<void> {
     switch (message.type) {
       case 'setup':
         this.#plan = message.plan;
         if (message.plan.transport.caFile !== undefined) this.#ca = readFileSync(message.plan.transport.caFile);
+        this.#ws = await loadWebSocket(message.plan.transport);
         if (message.plan.kind === 'pubsub') {
           await this.#setupPubSub(message.plan);
           send({ type: 'ready', counters: this.counters() });
@@ -123,7 +126,7 @@ class Worker {
     try {
       const conn = await MqttSocket.dial({
         host: plan.host, port: plan.port, localAddress: local, clientId: `${plan.clientPrefix}-${role}${index}`,
-        connectTimeoutMs: plan.connectTimeoutMs, transport: plan.transport, ca: this.#ca,
+        connectTimeoutMs: plan.connectTimeoutMs, transport: plan.transport, ca: this.#ca, ws: this.#ws,
       });
       conn.onClose = (reason) => {
         if (this.#isStopped) return;
