@@ -90,7 +90,7 @@ async function pubSubRoundTrip(t: TestContext, port: number, topic: string): Pro
   assert.deepEqual(await received, { topic, payload: 'hello' });
 }
 
-describe('culex broker (child process)', { timeout: 10_000 }, () => {
+describe('culex broker (child process)', { timeout: 60_000 }, () => {
   test('-p 0 -v: serves MQTT.js, logs every packet, exits 0 on SIGTERM', async (t) => {
     const conf = configFile(t, 'bind_address 127.0.0.1\nsys_interval 0\n');
     const broker = culex(t, 'broker', '-c', conf, '-p', '0', '-v');
@@ -138,7 +138,7 @@ describe('culex broker (child process)', { timeout: 10_000 }, () => {
   });
 });
 
-describe('culex broker: usage and configuration errors', { timeout: 10_000 }, () => {
+describe('culex broker: usage and configuration errors', { timeout: 60_000 }, () => {
   const cases: [string, string[], RegExp][] = [
     ['an unknown flag', ['-x'], /^culex: Error: Unknown option '-x'\.\nRun 'culex broker --help' for usage\.\n$/],
     ['-p without a value', ['-p'], /^culex: Error: Option '-p' needs a value\.\n/],
