@@ -81,6 +81,10 @@ export class Decoder {
   #firstByte = 0;
   #headerBytes = 0;
   #totalBytes = -1;
+  /** The packet last returned by next(): its buffer and range (see lastPacketBytes). */
+  #lastBuf: Buffer = EMPTY;
+  #lastStart = 0;
+  #lastEnd = 0;
   /** Cursor over the packet being decoded. */
   #buf: Buffer = EMPTY;
   #pos = 0;
@@ -129,7 +133,17 @@ export class Decoder {
     }
   }
 
+  /**
+   * The whole packet last returned by `next()` (fixed header included) as a view, not a copy; valid until the next
+   * call to `next()`, empty after one returned null. Lets a broker forward an unchanged PUBLISH without encoding it
+   * again.
+   */
+  lastPacketBytes(): Buffer {
+    return this.#lastBuf.subarray(this.#lastStart, this.#lastEnd);
+  }
+
   #next(): Packet | null {
+    this.#lastBuf = EMPTY;
     if (this.#totalBytes < 0 && !this.#readFixedHeader()) return null;
     const total = this.#totalBytes;
     if (this.#buffered < total) return null;
@@ -140,8 +154,15 @@ export class Decoder {
     if (chunk.length - start >= total) {
       this.#consumeFromHead(chunk, total);
       packet = this.#decode(chunk, start + this.#headerBytes, start + total);
+      this.#lastBuf = chunk;
+      this.#lastStart = start;
+      this.#lastEnd = start + total;
     } else {
-      packet = this.#decode(this.#take(total), this.#headerBytes, total);
+      const whole = this.#take(total);
+      packet = this.#decode(whole, this.#headerBytes, total);
+      this.#lastBuf = whole;
+      this.#lastStart = 0;
+      this.#lastEnd = total;
     }
     this.#buf = EMPTY; // do not keep the last chunk alive longer than its packets do
     return packet;

@@ -745,3 +745,27 @@ test('yields only packets or ProtocolErrors for mutated valid packets', () => {
     }
   }), { numRuns: 5000 });
 });
+
+test('lastPacketBytes: the whole packet just decoded, as a view when it lies in one chunk, a copy when split', () => {
+  const a = Buffer.from([0x30, 0x05, 0x00, 0x01, 0x74, 0x68, 0x69]); // PUBLISH t "hi"
+  const b = Buffer.from([0xc0, 0x00]); // PINGREQ
+  const d = new Decoder();
+  assert.equal(d.lastPacketBytes().length, 0);
+  const joined = Buffer.concat([a, b]);
+  d.push(joined);
+  assert.equal(d.next()?.type, 3);
+  const view = d.lastPacketBytes();
+  assert.deepEqual(view, a);
+  assert.equal(view.buffer, joined.buffer, 'a view, not a copy');
+  assert.equal(d.next()?.type, 12);
+  assert.deepEqual(d.lastPacketBytes(), b);
+  assert.equal(d.next(), null);
+  assert.equal(d.lastPacketBytes().length, 0, 'empty once next() returned null');
+  // Split over three chunks.
+  d.push(a.subarray(0, 1));
+  d.push(a.subarray(1, 4));
+  assert.equal(d.next(), null);
+  d.push(a.subarray(4));
+  assert.equal(d.next()?.type, 3);
+  assert.deepEqual(d.lastPacketBytes(), a);
+});
