@@ -4,6 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ConfigError, createBroker, scramSha256 } from '../../src/index.js';
 import { brokerFor } from '../helpers/broker.js';
 import { openClient, openRaw } from '../helpers/raw-client.js';
 import * as P from '../helpers/packets.js';
@@ -153,6 +154,19 @@ describe('20 MQTT 5 CONNECT / CONNACK', () => {
     });
   });
 
+  test('a Reason String that would exceed the client\'s Maximum Packet Size is left out [MQTT-3.4.2-2, MQTT-3.14.2-3]', async (t) => {
+    const { port } = await brokerFor(t, { authorizePublish });
+    const { c } = await openV5(t, port, { clientId: 'mpsReason', properties: props([Prop.MaximumPacketSize, 16]) });
+    c.send(publishV5({ topic: 'rpi/t', qos: 1, packetId: 1 }));
+    const ack = await c.expect(PUBACK);
+    assert.equal(ack.reasonCode, 0x87);
+    assert.equal(ack.props.size, 0);
+    c.send(P.connect({ protocolVersion: 5, clientId: 'second' }));
+    const d = await c.expect(DISCONNECT);
+    assert.equal(d.reasonCode, 0x82);
+    assert.equal(prop(d, Prop.ReasonString), undefined);
+  });
+
   test('User Properties of CONNECT reach the authenticate hook in order', async (t) => {
     let seen: unknown;
     const { port } = await brokerFor(t, { authenticate: (r) => { seen = r.userProperties; return true; } });
@@ -285,5 +299,15 @@ describe('20 MQTT 5 CONNECT / CONNACK', () => {
     const connack = await c.connect({ clientId: 'badm', properties: props([Prop.AuthenticationMethod, 'NOPE']) });
     assert.equal(connack.reasonCode, 0x8c);
     assert.match(String(prop(connack, Prop.ReasonString)), /NOPE/);
+  });
+
+  test('the MQTT 5 options are checked: a bad value is a ConfigError naming the option', () => {
+    const bad: Record<string, unknown>[] = [
+      { maximumQoS: 3 }, { maxKeepaliveSeconds: 65_536 }, { maxKeepaliveSeconds: 1.5 }, { redirect: {} },
+      { enhancedAuthMethods: [scramSha256({ credentials: new Map() }), scramSha256({ credentials: new Map() })] },
+    ];
+    for (const options of bad) {
+      assert.throws(() => createBroker(options as never), (err: unknown) => err instanceof ConfigError, JSON.stringify(options));
+    }
   });
 });
