@@ -180,6 +180,15 @@ describe('23 MQTT 5 enhanced authentication', () => {
       await c.expectClosed();
     });
 
+    test('a failed exchange feeds the login back-off: the next attempt from the address waits', async (t) => {
+      const { port } = await brokerFor(t, { enhancedAuthMethods: [scram()], loginBackoff: { initialDelayMs: 400 } });
+      assert.equal((await scramConnect(t, port, 'wrong')).connack.reasonCode, 0x86);
+      const started = Date.now();
+      const { connack } = await scramConnect(t, port, 'wonderland');
+      assert.equal(connack.reasonCode, 0);
+      assert.ok(Date.now() - started >= 350, `second attempt after ${Date.now() - started} ms`);
+    });
+
     test('re-authentication (AUTH 0x19): AUTH 0x18, then AUTH 0x00 with server-final; the connection stays usable [MQTT-4.12.1-1]', async (t) => {
       const { broker, port } = await brokerFor(t, { enhancedAuthMethods: [scram()] });
       const { c } = await scramConnect(t, port, 'wonderland');

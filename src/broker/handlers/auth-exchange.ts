@@ -11,6 +11,7 @@ import { ReasonCode, validReasonCodes } from '../../protocol/reason-codes.js';
 import type { ConnectPacket, Properties } from '../../protocol/types.js';
 import type { Connection } from '../connection.js';
 import { isPromise, type EnhancedAuthStep } from '../hooks.js';
+import { hostOf } from '../login-backoff.js';
 
 /** Accepts an authenticated CONNECT (handlers/connect.ts), passed in so that this module imports no handler. */
 export type AcceptConnect = (conn: Connection, packet: ConnectPacket, authProperties: Properties) => void;
@@ -26,6 +27,7 @@ export async function beginConnectAuth(conn: Connection, packet: ConnectPacket, 
       { reasonString: `authentication method '${name}' is not supported` });
     return;
   }
+  if (!(await waitForLoginSlot(conn))) return;
   conn.authMethod = name;
   conn.pendingConnect = packet;
   try {
@@ -105,9 +107,29 @@ export async function runAuthStep(conn: Connection, data: Buffer | undefined, ac
   const properties: Properties = step.reasonString === undefined ? {} : { reasonString: step.reasonString };
   conn.broker.logger.info(`Client ${conn.clientId} ${isReauthentication ? 're-' : ''}authentication failed `
     + `(${method}, reason 0x${reasonCode.toString(16)}).`);
+  const address = conn.remoteAddress === undefined ? undefined : hostOf(conn.remoteAddress);
+  if (address !== undefined) conn.broker.loginBackoff?.failed(address, Date.now());
   // [MQTT-4.12.0-4]: CONNACK with the failure, then close; [MQTT-4.12.1-2]: DISCONNECT when re-authenticating.
   if (isReauthentication) conn.disconnect(reasonCode, 'notAuthorized', properties);
   else conn.refuse(reasonCode, 'notAuthorized', properties);
+}
+
+/**
+ * The failed-login back-off (login-backoff.ts) spaces enhanced authentication attempts from one address as it spaces
+ * password checks; false when the attempt was refused (Server busy) or the client left while waiting.
+ */
+async function waitForLoginSlot(conn: Connection): Promise<boolean> {
+  const backoff = conn.broker.loginBackoff;
+  const address = conn.remoteAddress === undefined ? undefined : hostOf(conn.remoteAddress);
+  if (backoff === undefined || address === undefined) return true;
+  const slot = backoff.reserve(address, Date.now());
+  if (slot === 'refuse') {
+    conn.broker.logger.info(`Client ${conn.clientId} refused: too many failed logins from ${address}.`);
+    conn.refuse(ReasonCode.ServerBusy, 'refused');
+    return false;
+  }
+  if (slot.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, slot.waitMs).unref());
+  return !conn.isClosed;
 }
 
 /** The method's failure code if the packet may carry it, else 0x87 Not authorized. */
