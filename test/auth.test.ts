@@ -5,3 +5,8 @@
 import './auth/password.test.js';
 import './auth/acl.test.js';
 import './auth/chain.test.js';
+import './auth/jwt.test.js';
+import './auth/backoff.test.js';
+import './auth/cli-auth.test.js';
+import './auth/mosquitto-interop.test.js';
+import './cli/passwd.test.js';
