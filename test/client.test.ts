@@ -5,3 +5,5 @@
 import './client/units.test.js';
 import './client/store.test.js';
 import './client/suite.test.js';
+import './client/mqtt5.test.js';
+import './client/tls-ws.test.js';

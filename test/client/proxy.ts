@@ -10,6 +10,9 @@ export class Proxy {
   readonly port: number;
   /** While true, bytes from the server are dropped. */
   isServerMuted = false;
+  /** While true, bytes from the server are held back; `release()` delivers them. */
+  isServerHeld = false;
+  readonly #held: Array<() => void> = [];
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
 
@@ -33,7 +36,9 @@ export class Proxy {
       }
       client.on('data', (d) => upstream.write(d));
       upstream.on('data', (d) => {
-        if (!proxy!.isServerMuted) client.write(d);
+        if (proxy!.isServerMuted) return;
+        if (proxy!.isServerHeld) proxy!.#held.push(() => client.write(d));
+        else client.write(d);
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -44,6 +49,12 @@ export class Proxy {
 
   get url(): string {
     return `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  /** Stops holding and delivers what was held, in order. */
+  release(): void {
+    this.isServerHeld = false;
+    for (const write of this.#held.splice(0)) write();
   }
 
   /** Cuts every connection through the proxy. */

@@ -6,7 +6,12 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MqttClientError, type PublishPacket } from '../../src/index.js';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FileStore, MqttClientError, type PublishPacket } from '../../src/index.js';
 import { backgroundClient, clientFor, nextEvent, recordPackets, take, until } from './helpers.js';
 import { Proxy } from './proxy.js';
 import { serverFor, targets } from './targets.js';
@@ -132,6 +137,29 @@ for (const target of targets) {
       await assert.rejects(client.publish('o/3', 'c', { qos: 1 }), { code: 'MQTT_ERR_QUEUE_FULL' });
       await server.start();
       await Promise.all([a, b]);
+    });
+
+    test('publishes made while offline survive a process restart with a FileStore (SIGKILL, then a new process)', async (t) => {
+      const server = await serverFor(t, target);
+      const dir = mkdtempSync(join(tmpdir(), 'culex-client-store-'));
+      t.after(() => rmSync(dir, { recursive: true, force: true }));
+      await server.stop();
+      const fixture = fileURLToPath(new URL('fixtures/offline-publisher.ts', import.meta.url));
+      const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir, server.url()], { stdio: 'ignore' });
+      t.after(() => child.kill('SIGKILL'));
+      await until(() => readdirSync(dir).filter((f) => f.endsWith('.msg')).length === 3, 20_000, '3 stored messages');
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+
+      await server.start();
+      const sub = await clientFor(t, server.url());
+      await sub.subscribe('restart/#', { qos: 2 });
+      const it = sub.messages();
+      const restarted = await clientFor(t, server.url(), { clientId: 'restart-publisher', clean: false, store: new FileStore(dir) });
+      const got = await take(it, 3, 10_000);
+      assert.deepEqual(got.map((m) => [m.payload.toString(), m.qos]), [['offline 0', 1], ['offline 1', 1], ['offline 2', 2]]);
+      await until(() => restarted.pendingPublishes === 0, 3000, 'all acknowledged');
+      await until(() => readdirSync(dir).length === 0, 3000, 'the store emptied');
     });
 
     test('a lost connection rejects pending publishes when reconnection is off (no hang)', async (t) => {

@@ -9,6 +9,10 @@ import { freePort, mosquittoSkip, startMosquitto, type StartedMosquitto } from '
 export interface Limits {
   /** Largest packet the server accepts (MQTT 5 CONNACK Maximum Packet Size). */
   maxPacketBytes?: number;
+  /** Longest keepalive the server allows; a longer one is answered with Server Keep Alive. */
+  maxKeepaliveSeconds?: number;
+  /** QoS 1/2 messages the server accepts in flight (CONNACK Receive Maximum), where the server supports it. */
+  receiveMaximum?: number;
 }
 
 export interface Server {
@@ -35,7 +39,7 @@ export interface Cleanup {
 export const culexTarget: Target = {
   name: 'Culex broker',
   skip: false,
-  has: { receiveMaximum: false, serverKeepAlive: false },
+  has: { receiveMaximum: false, serverKeepAlive: true },
   async start(limits = {}) {
     const port = await freePort();
     let broker: ReturnType<typeof createBroker> | undefined;
@@ -43,7 +47,11 @@ export const culexTarget: Target = {
       port,
       url: () => `mqtt://127.0.0.1:${port}`,
       start: async () => {
-        broker = createBroker({ sysIntervalSeconds: 0, ...(limits.maxPacketBytes === undefined ? {} : { maxPacketBytes: limits.maxPacketBytes }) });
+        broker = createBroker({
+          sysIntervalSeconds: 0,
+          ...(limits.maxPacketBytes === undefined ? {} : { maxPacketBytes: limits.maxPacketBytes }),
+          ...(limits.maxKeepaliveSeconds === undefined ? {} : { maxKeepaliveSeconds: limits.maxKeepaliveSeconds }),
+        });
         await broker.listen({ port, host: '127.0.0.1' });
       },
       stop: async () => {
@@ -63,8 +71,10 @@ export const mosquittoTarget: Target = {
   has: { receiveMaximum: true, serverKeepAlive: true },
   async start(limits = {}) {
     const port = await freePort();
-    const config = ['max_inflight_messages 5', 'max_keepalive 10'];
+    const config: string[] = [];
     if (limits.maxPacketBytes !== undefined) config.push(`max_packet_size ${limits.maxPacketBytes}`);
+    if (limits.maxKeepaliveSeconds !== undefined) config.push(`max_keepalive ${limits.maxKeepaliveSeconds}`);
+    if (limits.receiveMaximum !== undefined) config.push(`max_inflight_messages ${limits.receiveMaximum}`);
     let mosquitto: StartedMosquitto | undefined;
     const server: Server = {
       port,

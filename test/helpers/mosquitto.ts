@@ -96,6 +96,9 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<St
   for (const listener of listeners) ports.push(listener.port ?? await freePort());
   const lines = ['allow_anonymous true', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice',
     'log_type information', 'persistence false', ...(options.config ?? [])];
+  // Run as root, Mosquitto switches to the `mosquitto` user and could then not read the test's private temporary
+  // files (0600 keys in 0700 directories): stay root.
+  if (process.getuid?.() === 0) lines.push('user root');
   listeners.forEach((listener, i) => {
     lines.push(`listener ${ports[i]} 127.0.0.1`);
     if (listener.protocol === 'websockets') lines.push('protocol websockets');
