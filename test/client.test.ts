@@ -7,3 +7,4 @@ import './client/store.test.js';
 import './client/suite.test.js';
 import './client/mqtt5.test.js';
 import './client/tls-ws.test.js';
+import './client/readme.test.js';
