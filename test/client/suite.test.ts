@@ -143,7 +143,6 @@ for (const target of targets) {
       const server = await serverFor(t, target);
       const dir = mkdtempSync(join(tmpdir(), 'culex-client-store-'));
       t.after(() => rmSync(dir, { recursive: true, force: true }));
-      await server.stop();
       const fixture = fileURLToPath(new URL('fixtures/offline-publisher.ts', import.meta.url));
       const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir, server.url()], { stdio: 'ignore' });
       t.after(() => child.kill('SIGKILL'));
@@ -151,7 +150,6 @@ for (const target of targets) {
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
 
-      await server.start();
       const sub = await clientFor(t, server.url());
       await sub.subscribe('restart/#', { qos: 2 });
       const it = sub.messages();
