@@ -27,7 +27,17 @@ export interface AuthState {
 }
 
 export function newAuthState(): AuthState {
-  return { expiresAtMs: undefined, data: new Map() };
+  return new ConnectionAuthState();
+}
+
+/** The map is made on first use: most connections' links keep nothing (memory per idle connection matters). */
+class ConnectionAuthState implements AuthState {
+  expiresAtMs: number | undefined = undefined;
+  #data: Map<string, unknown> | undefined;
+
+  get data(): Map<string, unknown> {
+    return this.#data ??= new Map();
+  }
 }
 
 export interface ClientInfo {

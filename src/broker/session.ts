@@ -108,7 +108,7 @@ export class Session {
       clientId: this.clientId,
       expiryIntervalSeconds: this.expiryIntervalSeconds,
       disconnectedAtMs: this.disconnectedAtMs,
-      subscriptions: [...this.subscriptions.values()],
+      subscriptions: this.#subscriptions === undefined ? [] : [...this.#subscriptions.values()],
     });
   }
 
@@ -255,7 +255,7 @@ export class Session {
   attach(link: SessionLink): void {
     this.link = link;
     this.disconnectedAtMs = undefined;
-    for (const entry of this.inflight.values()) {
+    for (const entry of this.#inflight?.values() ?? []) {
       if (entry.state === 'pubrel') link.sendPubrel(entry.packetId);
       else link.sendPublish(entry.message, entry.qos, entry.packetId, entry.retain, true);
     }
@@ -283,10 +283,10 @@ export class Session {
 
   /** Drops all outbound state (clean start on a resumed id, or session end). */
   clearMessages(): void {
-    this.inflight.clear();
+    this.#inflight?.clear();
     this.#queue = [];
     this.#queueHead = 0;
     this.#queuedBytes = 0;
-    this.incomingQos2.clear();
+    this.#incomingQos2?.clear();
   }
 }

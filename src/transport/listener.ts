@@ -135,6 +135,11 @@ function removeStaleSocket(path: string): void {
   }
 }
 
+const PIPELINE = Symbol('culex.pipeline');
+type PipelineSocket = Socket & { [PIPELINE]?: Pipeline };
+
+function ignoreError(): void {}
+
 class Pipeline {
   name = '';
   /** Every open accepted socket, for `maxConnections`. */
@@ -197,9 +202,15 @@ class Pipeline {
     return server;
   }
 
+  static #onSocketClose(this: PipelineSocket): void {
+    const pipeline = this[PIPELINE]!;
+    pipeline.sockets.delete(this);
+    pipeline.#pending.delete(this);
+  }
+
   #accept(socket: Socket): void {
     const { maxConnections, logger } = this.#options;
-    socket.on('error', () => {}); // Later stages add their own handlers; an error here must never crash.
+    socket.on('error', ignoreError); // Later stages add their own handlers; an error here must never crash.
     if (maxConnections !== undefined && this.sockets.size >= maxConnections) {
       logger?.warn(`Client connection from ${this.#describe(socket)} denied: max_connections (${maxConnections}) `
         + `reached on ${this.name}.`);
@@ -208,10 +219,9 @@ class Pipeline {
     }
     this.sockets.add(socket);
     this.#pending.add(socket);
-    socket.once('close', () => {
-      this.sockets.delete(socket);
-      this.#pending.delete(socket);
-    });
+    // Shared listener, no closure per socket (idle connections are many): the socket knows its pipeline.
+    (socket as PipelineSocket)[PIPELINE] = this;
+    socket.on('close', Pipeline.#onSocketClose);
     socket.setNoDelay(true);
     const version = this.#options.proxyProtocol;
     if (version === undefined) {
@@ -249,7 +259,7 @@ class Pipeline {
       socket.destroy();
       return;
     }
-    socket.on('error', () => {});
+    socket.on('error', ignoreError);
     const from = this.#options.tls?.usernameFrom;
     if (from === undefined) {
       this.#afterTls(socket, origin);
