@@ -113,7 +113,7 @@ export function findBrokers(env: Env, wanted: readonly string[] | undefined, log
       ...nodeListenerArgs(env, l)],
   }, {
     name: 'Culex lmdb', version: culexVersion, group: 'durable',
-    command: (l) => culexCli(env, l, ['persistence true', `persistence_location ${l.dir}/`]),
+    command: (l) => culexCli(env, l, ['persistence true', `persistence_location ${l.dir}/`, 'culex_durability sync']),
   }, {
     name: 'Culex memory', version: culexVersion, group: 'durable',
     command: (l) => culexCli(env, l, ['persistence false']),

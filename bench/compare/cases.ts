@@ -62,9 +62,9 @@ export function allCases(o: CaseOptions): Case[] {
       args: ['fanout', '--subscribers', '50', '-q', '1', '-s', '16', ...timing] });
   }
   add({ id: 'durable-fanin-q1', title: 'durable: fanin 8→1, QoS 1, 16 B', kind: 'throughput', group: 'durable',
-    args: ['fanin', '--publishers', '8', '-q', '1', '-s', '16', ...timing] });
+    args: ['fanin', '--publishers', '8', '-q', '1', '-s', '16', '--persistent', ...timing] });
   add({ id: 'durable-pairs-q1', title: 'durable: pairs 50, QoS 1, 16 B', kind: 'throughput', group: 'durable',
-    args: ['pairs', '-c', '50', '-q', '1', '-s', '16', ...timing] });
+    args: ['pairs', '-c', '50', '-q', '1', '-s', '16', '--persistent', ...timing] });
   return list;
 }
 

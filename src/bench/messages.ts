@@ -47,6 +47,8 @@ export interface Endpoint {
 
 export interface PubSubPlan extends Endpoint {
   readonly kind: 'pubsub';
+  /** Subscribers connect with clean session 0, so a broker with a store writes their queues through it. */
+  readonly hasPersistentSubscribers?: boolean;
   /** Report 'flow' every this many ms (closed loop); 0 or absent = open loop. */
   readonly flowMs?: number;
   readonly publishers: readonly PublisherPlan[];

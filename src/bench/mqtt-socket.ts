@@ -18,6 +18,8 @@ export interface DialOptions {
   readonly localAddress?: string | undefined;
   readonly clientId: string;
   readonly connectTimeoutMs: number;
+  /** Clean session (default) or a persistent one, whose queued messages a broker with a store keeps on disk. */
+  readonly isClean?: boolean;
   /** Default: plain TCP. */
   readonly transport?: Transport | undefined;
   /** The CA file's contents for tls/wss verification. */
@@ -85,7 +87,7 @@ export class MqttSocket {
       });
       socket.on('data', (chunk: Buffer) => conn.#onData(chunk));
       socket.write(encode({
-        type: 1, protocolName: 'MQTT', protocolVersion: 4, clean: true, keepaliveSeconds: 0, clientId: options.clientId,
+        type: 1, protocolName: 'MQTT', protocolVersion: 4, clean: options.isClean ?? true, keepaliveSeconds: 0, clientId: options.clientId,
       }, 4));
     });
   }

@@ -16,6 +16,8 @@ export interface RunOptions {
   readonly host: string;
   readonly port: number;
   readonly transport: Transport;
+  /** Subscribers use persistent sessions (clean session 0). */
+  readonly hasPersistentSubscribers?: boolean;
   readonly workers: number;
   readonly warmupSeconds: number;
   readonly durationSeconds: number;
@@ -80,6 +82,7 @@ export function dealOut(scenario: Scenario, workerCount: number, options: RunOpt
     kind: 'pubsub', host: options.host, port: options.port, transport: options.transport, localAddresses: options.sourceAddresses,
     clientPrefix: options.clientPrefix, connectTimeoutMs: options.connectTimeoutMs,
     subscribers, publishers: pubs[i]!,
+    ...(options.hasPersistentSubscribers === true ? { hasPersistentSubscribers: true } : {}),
     ...(closedLoop(scenario, options) ? { flowMs: FLOW_MS } : {}),
   }));
 }

@@ -121,12 +121,12 @@ class Worker {
     };
   }
 
-  async #dial(plan: Endpoint, index: number, role: string): Promise<MqttSocket | undefined> {
+  async #dial(plan: Endpoint, index: number, role: string, isClean = true): Promise<MqttSocket | undefined> {
     const local = plan.localAddresses.length > 0 ? plan.localAddresses[index % plan.localAddresses.length] : undefined;
     try {
       const conn = await MqttSocket.dial({
         host: plan.host, port: plan.port, localAddress: local, clientId: `${plan.clientPrefix}-${role}${index}`,
-        connectTimeoutMs: plan.connectTimeoutMs, transport: plan.transport, ca: this.#ca, ws: this.#ws,
+        connectTimeoutMs: plan.connectTimeoutMs, transport: plan.transport, ca: this.#ca, ws: this.#ws, isClean,
       });
       conn.onClose = (reason) => {
         if (this.#isStopped) return;
@@ -151,7 +151,7 @@ class Worker {
   async #setupPubSub(plan: PubSubPlan): Promise<void> {
     const started = performance.now();
     await mapLimited(plan.subscribers, 32, async (s) => {
-      const conn = await this.#dial(plan, s.id, 'sub');
+      const conn = await this.#dial(plan, s.id, 'sub', plan.hasPersistentSubscribers !== true);
       if (conn === undefined) return;
       let group = this.#groups.get(s.group);
       if (group === undefined) {

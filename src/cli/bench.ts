@@ -43,6 +43,7 @@ const flags = {
   topics: { type: 'string', default: '1000' },
   'per-packet': { type: 'string', default: '100' },
   seed: { type: 'string', default: '1' },
+  persistent: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', default: false },
 } as const;
@@ -154,7 +155,7 @@ async function runScenario(name: ScenarioName, v: Values, io: CliIo): Promise<nu
   };
   const scenario = buildScenario(name, v, load, durationSeconds + warmupSeconds);
   const options: RunOptions = {
-    host, port, transport, workers, warmupSeconds, durationSeconds, drainTimeoutMs: int(v.drain, 'drain', 3000),
+    host, port, transport, hasPersistentSubscribers: v.persistent, workers, warmupSeconds, durationSeconds, drainTimeoutMs: int(v.drain, 'drain', 3000),
     connectTimeoutMs, clientPrefix, progress, backlog: int(v.backlog, 'backlog', 50_000),
     sourceAddresses: sourceAddresses(host, int(v['source-addresses'], 'source-addresses', 0)),
   };

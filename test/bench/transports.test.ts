@@ -176,3 +176,20 @@ test('bench:compare cases: unique ids, --only selects by prefix, durable cases r
   assert.deepEqual(selectCases(cases, ['durable']).map((c) => c.group), ['durable', 'durable']);
   assert.ok(cases.some((c) => c.kind === 'connmax' && c.args.join(' ').includes('-c max')));
 });
+
+test('culex bench --persistent connects subscribers with clean session 0, publishers with clean session 1', async (t) => {
+  const broker = createBroker(unlimited);
+  const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
+  t.after(() => broker.close());
+  const clean = new Map<string, boolean>();
+  const create = broker.createSession.bind(broker);
+  broker.createSession = (clientId, isClean, expiry) => {
+    clean.set(clientId, isClean);
+    return create(clientId, isClean, expiry);
+  };
+  const r = await bench(['fanin', '-p', String(port), '--publishers', '1', '--persistent', ...short]);
+  assert.equal(r.code, 0, JSON.stringify(r.json));
+  assert.equal(r.json['lost'], 0);
+  const byRole = [...clean].map(([id, isClean]) => `${/-(sub|pub)\d+$/.exec(id)?.[1]}:${isClean}`).toSorted();
+  assert.deepEqual(byRole, ['pub:true', 'sub:false']);
+});
