@@ -347,8 +347,9 @@ function connectRemainingLength(p: ConnectPacket, version: ProtocolVersion): num
   }
   if (p.username !== undefined) length += 2 + utf8Length(p.username);
   if (p.password !== undefined) {
-    if (version < 5 && p.username === undefined) {
-      throw encodeError(TypeError, 'a password needs a user name before MQTT 5 [MQTT-3.1.2-22]');
+    // MQTT 3.1.1 forbids a password without a user name [MQTT-3.1.2-22]; MQTT 3.1 and 5 allow it (as the decoder).
+    if (version === 4 && p.username === undefined) {
+      throw encodeError(TypeError, 'a password needs a user name in MQTT 3.1.1 [MQTT-3.1.2-22]');
     }
     length += 2 + binaryLength(p.password);
   }

@@ -161,8 +161,8 @@ export function connect(version: ProtocolVersion): fc.Arbitrary<Packet> {
         keepaliveSeconds: r.keepaliveSeconds, clientId: r.clientId,
       };
       if (r.username !== undefined) p.username = r.username;
-      // Before MQTT 5 a password requires a user name [MQTT-3.1.2-22].
-      if (r.password !== undefined && (version === 5 || r.username !== undefined)) p.password = r.password;
+      // In MQTT 3.1.1 a password requires a user name [MQTT-3.1.2-22]; 3.1 and 5 allow one without.
+      if (r.password !== undefined && (version !== 4 || r.username !== undefined)) p.password = r.password;
       if (r.will !== undefined) p.will = r.will;
       if (r.properties !== undefined) p.properties = r.properties;
       return p;

@@ -9,6 +9,7 @@ import mqttPacket from 'mqtt-packet';
 import {
   encode, encodedLength, encodePublish, publishForRecipient, setRetainFlag,
 } from '../../src/protocol/encoder.js';
+import { decodePacket } from '../../src/protocol/decoder.js';
 import type { Packet, ProtocolVersion, PublishPacket } from '../../src/protocol/types.js';
 
 /** Hex with whitespace allowed between bytes. */
@@ -409,4 +410,15 @@ describe('encode agrees with mqtt-packet (oracle)', () => {
     { protocolVersion: 5 });
     assert.equal(ours.toString('hex'), theirs.toString('hex'));
   });
+});
+
+test('a password without a user name encodes for MQTT 3.1 and 5 (the decoder accepts both) and is refused for 3.1.1 [MQTT-3.1.2-22]', () => {
+  const connect = (version: 3 | 4 | 5): Packet => ({
+    type: 1, protocolName: version === 3 ? 'MQIsdp' : 'MQTT', protocolVersion: version, clean: true,
+    keepaliveSeconds: 0, clientId: 'c', password: Buffer.from('pw'), ...(version === 5 ? { properties: {} } : {}),
+  });
+  for (const version of [3, 5] as const) {
+    assert.deepStrictEqual(decodePacket(encode(connect(version), version), version), connect(version));
+  }
+  assert.throws(() => encode(connect(4), 4), /MQTT-3.1.2-22/);
 });
