@@ -7,13 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { ReasonCode } from '../protocol/reason-codes.js';
-import type { Properties, QoS } from '../protocol/types.js';
+import type { Properties, QoS, Will } from '../protocol/types.js';
 import { MemoryPersistence } from '../persistence/memory/memory-persistence.js';
 import type { Persistence, StoredMessage } from '../persistence/persistence.js';
 import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './config.js';
 import { Connection, type CloseReason } from './connection.js';
 import type { BrokerContext } from './context.js';
-import { buildAuthChecks, type AuthChecks, type ClientInfo } from './hooks.js';
+import { buildAuthChecks, isPromise, type AuthChecks, type ClientInfo } from './hooks.js';
 import { LoginBackoff } from './login-backoff.js';
 import { silentLogger, type Logger } from './logger.js';
 import { Message } from './message.js';
@@ -204,8 +204,11 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
       // while the session lives on (MQTT 5 section 3.1.3.2.2), at once when the session ended with the connection.
       const delaySeconds = will.properties?.willDelayInterval ?? 0;
       const isSessionAlive = session !== null && this.sessions.get(session.clientId) === session;
-      if (delaySeconds > 0 && isSessionAlive) this.delayedWills.schedule(connection.clientId, will, delaySeconds * 1000);
-      else this.#publishWill(connection.clientId, willToStored(will));
+      const clientId = connection.clientId;
+      this.#authorizeWill(connection.info, will, (allowed) => {
+        if (delaySeconds > 0 && isSessionAlive) this.delayedWills.schedule(clientId, allowed, delaySeconds * 1000);
+        else this.#publishWill(clientId, willToStored(allowed));
+      });
     }
     if (wasConnected) {
       this.logger.info(reason === 'disconnect'
@@ -213,6 +216,38 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
         : `Client ${connection.clientId} closed its connection (${reason}).`);
       this.emit('clientDisconnected', connection.info, reason);
     }
+  }
+
+  /**
+   * A will is a publication by its client: it passes the same publish check, as Mosquitto checks write access
+   * before sending a will. Checked when the connection closes; a denied will is dropped and logged.
+   */
+  #authorizeWill(client: ClientInfo, will: Will, send: (will: Will) => void): void {
+    const check = this.hooks.authorizePublish;
+    if (check === undefined) {
+      send(will);
+      return;
+    }
+    const decide = (isAllowed: boolean, held: Will): void => {
+      if (isAllowed) send(held);
+      else this.logger.info(`Denied will of ${client.id} to '${held.topic}'.`);
+    };
+    const request = { topic: will.topic, qos: will.qos, retain: will.retain, payload: will.payload };
+    let answer: boolean | Promise<boolean>;
+    try {
+      answer = check(client, request);
+    } catch (err) {
+      this.logger.error(`authorizePublish failed for the will of ${client.id}: ${(err as Error).message}`);
+      answer = false;
+    }
+    if (!isPromise(answer)) {
+      decide(answer === true, will);
+      return;
+    }
+    const held: Will = { ...will, payload: Buffer.from(will.payload) };
+    answer.then((isAllowed) => decide(isAllowed === true, held), (err: unknown) => {
+      this.logger.error(`authorizePublish failed for the will of ${client.id}: ${(err as Error).message}`);
+    });
   }
 
   #publishWill(clientId: string, will: StoredMessage): void {

@@ -128,6 +128,19 @@ describe('authorization on the wire', () => {
     assert.equal(got.topic, 'open/c');
   });
 
+  test('a will passes the publish check too: a denied will is dropped, as Mosquitto does', async (t) => {
+    const { port } = await brokerFor(t, { authLinks: [denyAll] });
+    const sub = await openClient(t, port, { clientId: 'watcher' });
+    await sub.subscribe([['#', 0]]);
+    const denied = await openClient(t, port, { clientId: 'w1', will: { topic: 'secret/w', payload: 'gone' } });
+    const allowed = await openClient(t, port, { clientId: 'w2', will: { topic: 'open/w', payload: 'gone' } });
+    denied.destroy();
+    allowed.destroy();
+    const will = await sub.expect('publish');
+    assert.equal(will.topic, 'open/w');
+    await sub.expectNothing(150);
+  });
+
   test('read access filters delivery through wildcards, retained messages included (acl_file)', async (t) => {
     const dir = mkdtempSync(join(tmpdir(), 'culex-acl-'));
     t.after(() => rmSync(dir, { recursive: true, force: true }));
