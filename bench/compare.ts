@@ -72,6 +72,17 @@ async function stopBroker(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * Ports come from binding port 0 and closing it, so another process on the machine may take one before the broker
+ * binds it: a run whose broker failed to bind (EADDRINUSE) is started again, up to twice, on new ports.
+ */
+async function runWithRetry(env: Env, broker: Broker, c: Case, round: number, runDir: string): Promise<Run> {
+  for (let attempt = 1; ; attempt++) {
+    const run = await runOne(env, broker, c, round, runDir);
+    if (attempt >= 3 || run.error === undefined || !run.error.includes('EADDRINUSE')) return run;
+  }
+}
+
 async function runOne(env: Env, broker: Broker, c: Case, round: number, runDir: string): Promise<Run> {
   const port = await freePort();
   const tlsPort = c.transport === 'tls' ? await freePort() : undefined;
@@ -104,7 +115,9 @@ async function runOne(env: Env, broker: Broker, c: Case, round: number, runDir: 
     });
     return { caseId: c.id, broker: broker.name, round, result: JSON.parse(out) as Record<string, unknown> };
   } catch (err) {
-    const tail = stderr.trim().split('\n').slice(-2).join(' | ');
+    const lines = stderr.trim().split('\n');
+    // An uncaught exception ends with Node's version line: keep the error line itself.
+    const tail = [...new Set([...lines.filter((l) => /Error|error:/.test(l)).slice(0, 1), ...lines.slice(-2)])].join(' | ');
     return { caseId: c.id, broker: broker.name, round, error: `${(err as Error).message}${tail ? ` [broker: ${tail}]` : ''}` };
   } finally {
     await stopBroker(child);
@@ -140,7 +153,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   for (let round = 1; round <= rounds; round++) {
     for (const { c, b } of plan) {
-      const run = await runOne(env, b, c, round, path.join(tmp, `run-${runs.length}`));
+      const run = await runWithRetry(env, b, c, round, path.join(tmp, `run-${runs.length}`));
       runs.push(run);
       process.stderr.write(`[${runs.length}/${total} ${duration(Date.now() - started)}] round ${round} ${c.id} ${b.name}: ${brief(c, run)}\n`);
     }
