@@ -20,14 +20,21 @@ function tlsOptions(target: DialTarget): ConnectionOptions {
   if (t.key !== undefined) out.key = t.key;
   if (t.passphrase !== undefined) out.passphrase = t.passphrase;
   if (t.ALPNProtocols !== undefined) out.ALPNProtocols = t.ALPNProtocols;
+  if (t.checkServerIdentity !== undefined) out.checkServerIdentity = t.checkServerIdentity;
   if (t.minVersion !== undefined) out.minVersion = t.minVersion;
   if (t.maxVersion !== undefined) out.maxVersion = t.maxVersion;
   return out;
 }
 
+function local(target: DialTarget): { localAddress?: string } {
+  return target.localAddress === undefined ? {} : { localAddress: target.localAddress };
+}
+
 function dialTcp(target: DialTarget): Promise<Duplex> {
   return new Promise((resolve, reject) => {
-    const socket = netConnect({ host: target.host, port: target.port });
+    const socket = target.socketPath !== undefined
+      ? netConnect({ path: target.socketPath })
+      : netConnect({ host: target.host, port: target.port, ...local(target) });
     socket.setNoDelay(true);
     socket.once('error', reject);
     socket.once('connect', () => {
@@ -39,7 +46,7 @@ function dialTcp(target: DialTarget): Promise<Duplex> {
 
 function dialTls(target: DialTarget): Promise<Duplex> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: target.host, port: target.port, ...tlsOptions(target) });
+    const socket = tlsConnect({ host: target.host, port: target.port, ...local(target), ...tlsOptions(target) });
     socket.setNoDelay(true);
     socket.once('error', reject);
     socket.once('secureConnect', () => {
@@ -57,6 +64,7 @@ function dialWebSocket(target: DialTarget): Promise<Duplex> {
     const ws = new WebSocket(url, ['mqtt'], {
       perMessageDeflate: false,
       headers: target.wsHeaders,
+      ...local(target),
       ...(scheme === 'wss' ? tlsOptions(target) : {}),
     });
     const fail = (err: Error): void => {

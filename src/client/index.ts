@@ -5,7 +5,8 @@
  * `connect(url | options, options?)` resolves with a connected `MqttClient`, or rejects with a typed error if the
  * first connection fails (`ConnackError` with the server's `reasonCode`, or MQTT_ERR_CONNECT_TIMEOUT, or the socket
  * error). URLs: `mqtt://user:password@host:1883`, `mqtts://` (TLS, `tls: { ca, cert, key, rejectUnauthorized,
- * servername, ALPNProtocols }`), `ws://host:port/path` and `wss://` (WebSocket, subprotocol `mqtt`).
+ * servername, ALPNProtocols, checkServerIdentity, minVersion }`), `ws://host:port/path` and `wss://` (WebSocket,
+ * subprotocol `mqtt`); `socketPath` for a Unix socket, `localAddress` to bind the local end.
  * `protocolVersion`: 3 (MQTT 3.1), 4 (3.1.1, the default) or 5. `createClient(...)` returns the client at once and
  * keeps retrying a failed first connection too (with a durable store, publishes made before the first connection
  * are kept).

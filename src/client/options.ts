@@ -3,6 +3,7 @@
  * `resolveOptions` returns a complete, checked set so the rest of the client never tests for `undefined` defaults.
  */
 import type { Duplex } from 'node:stream';
+import type { PeerCertificate } from 'node:tls';
 import type { Properties, ProtocolVersion, QoS, UserProperty } from '../protocol/types.js';
 import type { InflightStore } from './store.js';
 import { MqttClientError } from './errors.js';
@@ -21,6 +22,8 @@ export interface TlsOptions {
   servername?: string;
   /** ALPN protocol names offered, e.g. ['mqtt'] (AWS IoT uses 'x-amzn-mqtt-ca'). */
   ALPNProtocols?: string[];
+  /** Replaces the host name check (e.g. `() => undefined` for mosquitto_pub's `--insecure`). */
+  checkServerIdentity?: (hostname: string, cert: PeerCertificate) => Error | undefined;
   minVersion?: 'TLSv1.2' | 'TLSv1.3';
   maxVersion?: 'TLSv1.2' | 'TLSv1.3';
 }
@@ -59,6 +62,10 @@ export interface ClientOptions {
   port?: number;
   /** WebSocket path. Default '/mqtt' (Mosquitto accepts any path). */
   path?: string;
+  /** `mqtt` over a Unix socket at this path instead of TCP (mosquitto_pub's `--unix`). */
+  socketPath?: string;
+  /** Local address to bind the connection to (mosquitto_pub's `-A`). */
+  localAddress?: string;
   /** 3 = MQTT 3.1, 4 = MQTT 3.1.1, 5 = MQTT 5.0. Default 4. */
   protocolVersion?: ProtocolVersion;
   /**
@@ -120,6 +127,8 @@ export interface DialTarget {
   host: string;
   port: number;
   path: string;
+  socketPath: string | undefined;
+  localAddress: string | undefined;
   tls: TlsOptions;
   wsHeaders: Record<string, string>;
 }
@@ -216,6 +225,8 @@ export function resolveOptions(input: string | ClientOptions, extra: ClientOptio
       host: o.host ?? 'localhost',
       port: checkInteger('port', o.port ?? defaultPorts[protocol], 0, 65_535),
       path: o.path ?? '/mqtt',
+      socketPath: o.socketPath,
+      localAddress: o.localAddress,
       tls: o.tls ?? {},
       wsHeaders: o.wsHeaders ?? {},
     },

@@ -189,6 +189,23 @@ describe('MQTT 5 client features against the Culex broker only', () => {
       (err: unknown) => err instanceof ConnackError && err.reasonCode === 0x9c);
   });
 
+  test('a server DISCONNECT 0x9D with a Server Reference moves the client there; the error carries the reason code', async (t) => {
+    const b1 = createBroker({ sysIntervalSeconds: 0 });
+    const b2 = createBroker({ sysIntervalSeconds: 0 });
+    t.after(() => Promise.all([b1.close(), b2.close()]));
+    const p1 = (await b1.listen({ port: 0, host: '127.0.0.1' })).port;
+    const p2 = (await b2.listen({ port: 0, host: '127.0.0.1' })).port;
+    const client = await clientFor(t, `mqtt://127.0.0.1:${p1}`, { ...v5, clientId: 'mover', followServerReference: true });
+    const lost = nextEvent(client, 'disconnect');
+    const back = nextEvent(client, 'connect');
+    assert.equal(b1.disconnectClient('mover', { reasonCode: 0x9d, serverReference: `127.0.0.1:${p2}` }), true);
+    const [{ error }] = await lost;
+    assert.equal((error as { code?: string }).code, 'MQTT_ERR_SERVER_DISCONNECT');
+    assert.equal((error as { reasonCode?: number }).reasonCode, 0x9d);
+    await back;
+    assert.equal(b2.disconnectClient('mover', { reasonCode: 0x98 }), true, 'now connected to the second broker');
+  });
+
   test('a refused QoS 1 publish rejects with PublishError carrying the PUBACK reason code', async (t) => {
     const port = await culex(t, { authorizePublish: (_client, { topic }) => topic !== 'forbidden' });
     const client = await clientFor(t, `mqtt://127.0.0.1:${port}`, v5);

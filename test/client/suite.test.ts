@@ -55,9 +55,12 @@ for (const target of targets) {
       await pub.publish('ret/a', '', { qos: 1, retain: true });
     });
 
-    test('a persistent session resumes: Session Present, no resubscription, queued QoS 1 messages delivered', async (t) => {
+    for (const protocolVersion of [4, 5] as const) test(`a persistent session resumes (MQTT protocol level ${protocolVersion}): Session Present, no resubscription, queued QoS 1 messages delivered`, async (t) => {
       const server = await serverFor(t, target);
-      const options = { clientId: `persist-${target.name.length}`, clean: false, protocolVersion: 4 as const };
+      const options = {
+        clientId: `persist-${protocolVersion}`, clean: false, protocolVersion,
+        ...(protocolVersion === 5 ? { sessionExpiryIntervalSeconds: 300 } : {}),
+      };
       const first = await clientFor(t, server.url(), options);
       await first.subscribe('s/#', { qos: 1 });
       await first.end();
@@ -137,6 +140,21 @@ for (const target of targets) {
       await assert.rejects(client.publish('o/3', 'c', { qos: 1 }), { code: 'MQTT_ERR_QUEUE_FULL' });
       await server.start();
       await Promise.all([a, b]);
+    });
+
+    test('keepalive: an idle connection is kept alive by PINGREQ, and a server that stops answering is left', async (t) => {
+      const server = await serverFor(t, target);
+      const proxy = await Proxy.start(t, server.port);
+      const client = await clientFor(t, proxy.url, { keepaliveSeconds: 1 });
+      const log = recordPackets(client);
+      await until(() => log.received.some((p) => p.type === 13), 3000, 'a PINGRESP');
+      assert.equal(client.state, 'connected');
+      proxy.isServerMuted = true;
+      const [{ error, willReconnect }] = await nextEvent(client, 'disconnect', 5000);
+      assert.match(error.message, /PINGRESP/);
+      assert.equal(willReconnect, true);
+      proxy.isServerMuted = false;
+      await nextEvent(client, 'connect');
     });
 
     test('publishes made while offline survive a process restart with a FileStore (SIGKILL, then a new process)', async (t) => {

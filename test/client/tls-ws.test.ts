@@ -86,6 +86,28 @@ describe('client TLS and WebSocket against the Culex broker', () => {
     await insecure.end();
   });
 
+  test('checkServerIdentity replaces only the host name check (mosquitto_pub --insecure); the CA is still verified', async (t) => {
+    const { b } = await broker(t);
+    const listener = await b.openListener({ port: 0, host: '127.0.0.1', tls: { cert: certs.serverCert, key: certs.serverKey } });
+    const url = `mqtts://127.0.0.1:${(listener.address as { port: number }).port}`;
+    const wrongName = { ca: certs.ca, servername: 'wrong.example' };
+    await assert.rejects(connect(url, { reconnect: false, tls: wrongName }), /wrong\.example|altnames|Hostname/i);
+    const insecure = await connect(url, { reconnect: false, tls: { ...wrongName, checkServerIdentity: () => undefined } });
+    await insecure.end();
+    await assert.rejects(connect(url, { reconnect: false, tls: { servername: 'localhost', checkServerIdentity: () => undefined } }));
+  });
+
+  test('a Unix socket (socketPath) and a bound local address (localAddress)', async (t) => {
+    const { b, port } = await broker(t);
+    const socketPath = join(certs.dir, 'culex.sock');
+    await b.openListener({ path: socketPath });
+    await roundTrip(t, 'mqtt://unused', { socketPath }, `mqtt://127.0.0.1:${port}`);
+    const seen = new Promise<string | undefined>((resolve) => b.once('clientConnected', (c) => resolve(c.remoteAddress)));
+    const client = await connect(`mqtt://127.0.0.1:${port}`, { reconnect: false, localAddress: '127.0.0.1' });
+    assert.match((await seen) ?? '', /127\.0\.0\.1/);
+    await client.end();
+  });
+
   test('mutual TLS: a client certificate is presented when the listener requires one', async (t) => {
     const { b } = await broker(t);
     const listener = await b.openListener({
