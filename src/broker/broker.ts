@@ -7,9 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { ReasonCode } from '../protocol/reason-codes.js';
+import { parseSharedFilter } from '../protocol/topic.js';
 import type { Properties, QoS, Will } from '../protocol/types.js';
 import { MemoryPersistence } from '../persistence/memory/memory-persistence.js';
-import type { Persistence, StoredMessage } from '../persistence/persistence.js';
+import type { Persistence, StoredMessage, StoredSubscription } from '../persistence/persistence.js';
 import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './config.js';
 import { Connection, type CloseReason } from './connection.js';
 import type { BrokerContext } from './context.js';
@@ -20,6 +21,7 @@ import { Message } from './message.js';
 import { RetainedIndex } from './retained.js';
 import { Router, type RouteEntry } from './router.js';
 import { Session } from './session.js';
+import { SharedMember } from './shared.js';
 import { Stats } from './stats.js';
 import type { SubscriptionTrie } from './subscription-trie.js';
 import { SysReporter } from './sys.js';
@@ -85,7 +87,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
       allowAnonymous: options.allowAnonymous, logger: this.logger,
     });
     this.loginBackoff = options.loginBackoff === false ? undefined : new LoginBackoff(options.loginBackoff);
-    this.#router = new Router(this.hooks.authorizeRead);
+    this.#router = new Router(this.hooks.authorizeRead, this.options.sharedSubscriptionStrategy);
     this.persistence = options.persistence ?? new MemoryPersistence();
     this.delayedWills = new DelayedWills(this.persistence, (clientId, will) => this.#publishWill(clientId, will));
     this.stats.sessionCounters.onDrop = (clientId, total, reason) => {
@@ -162,10 +164,41 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
       this.persistence, this.stats.sessionCounters);
   }
 
+  /**
+   * Indexes a subscription of a session (after it is stored in `session.subscriptions`). A `$share/{name}/{filter}`
+   * makes the session a member of that shared group; anything else goes in the subscription trie.
+   */
+  addSubscription(session: Session, sub: StoredSubscription): void {
+    const subscriptionId = sub.subscriptionIdentifier ?? 0;
+    const shared = parseSharedFilter(sub.topicFilter);
+    if (shared !== undefined) {
+      this.#router.joinShared(shared.group, shared.filter,
+        new SharedMember(session, sub.qos, sub.retainAsPublished, subscriptionId));
+      return;
+    }
+    this.#router.trie.add(sub.topicFilter, session.clientId, {
+      session, qos: sub.qos, noLocal: sub.noLocal, retainAsPublished: sub.retainAsPublished, subscriptionId,
+    });
+  }
+
+  /**
+   * Removes a subscription from the index. Leaving a shared group hands the session's queued messages from it to
+   * another member (and, with `includeInflight`, its unacknowledged QoS 1 ones).
+   */
+  removeSubscription(session: Session, topicFilter: string, includeInflight = false): void {
+    const shared = parseSharedFilter(topicFilter);
+    if (shared === undefined) {
+      this.#router.trie.remove(topicFilter, session.clientId);
+      return;
+    }
+    const group = this.#router.leaveShared(shared.group, shared.filter, session.clientId);
+    if (group !== undefined) this.#router.redistribute(session, includeInflight, group);
+  }
+
   endSession(session: Session): void {
     // A delayed will goes out when its session ends, if that is sooner (MQTT 5 section 3.1.3.2.2).
     this.delayedWills.publishNow(session.clientId);
-    for (const filter of session.subscriptions.keys()) this.#router.trie.remove(filter, session.clientId);
+    for (const filter of session.subscriptions.keys()) this.removeSubscription(session, filter, true);
     session.subscriptions.clear();
     session.clearMessages();
     if (this.sessions.get(session.clientId) === session) this.sessions.delete(session.clientId);
@@ -194,6 +227,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
     const session = connection.session;
     if (session !== null && session.link === connection) {
       session.detach(Date.now());
+      // A shared subscriber that went away: its pending messages from shared groups go to other members.
+      this.#router.redistribute(session, true);
       if (session.isClean) this.endSession(session);
       else session.persist();
     }
@@ -324,7 +359,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
       version: `culex version ${this.options.version}`,
       clientsConnected: this.clients.size,
       clientsDisconnected: this.sessions.size - this.clients.size,
-      subscriptions: this.#router.trie.size,
+      subscriptions: this.#router.trie.size + this.#router.sharedMemberCount,
       retained: this.retained.size,
       storedMessages: this.retained.size + queued,
     }, Date.now());
@@ -343,9 +378,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
       session.disconnectedAtMs = record.disconnectedAtMs ?? now;
       for (const sub of record.subscriptions) {
         session.subscriptions.set(sub.topicFilter, sub);
-        this.#router.trie.add(sub.topicFilter, record.clientId, {
-          session, qos: sub.qos, noLocal: sub.noLocal, retainAsPublished: sub.retainAsPublished,
-        });
+        this.addSubscription(session, sub);
       }
       for (const entry of state.outgoing.get(record.clientId) ?? []) {
         session.restoreOutgoing(entry, Message.fromStored(entry.message));

@@ -6,6 +6,8 @@ import type { AuthLink, ClientInfo, EnhancedAuthMethod, Hooks } from './hooks.js
 import type { LoginBackoffOptions } from './login-backoff.js';
 import type { Logger } from './logger.js';
 import type { Persistence } from '../persistence/persistence.js';
+import type { SharedSubscriptionStrategy } from './shared.js';
+import type { OutboundTopicAliasPolicy } from './topic-aliases.js';
 
 export interface BrokerOptions extends Partial<Hooks> {
   /** Largest inbound packet in bytes (whole packet); a larger one closes the connection. Default 1 MiB. */
@@ -41,6 +43,21 @@ export interface BrokerOptions extends Partial<Hooks> {
   drainTimeoutMs?: number;
   /** MQTT 5: Topic Aliases a client may set on its PUBLISH packets (0 disables them). Default 10. */
   topicAliasMaximum?: number;
+  /**
+   * MQTT 5: Topic Aliases the broker assigns on PUBLISH packets it sends, per connection, capped by the client's
+   * own Topic Alias Maximum (a client that sends none gets no aliases). 0 disables them. Default 65,535.
+   */
+  outboundTopicAliasMaximum?: number;
+  /** MQTT 5: when every outbound alias is taken, `'lru'` reassigns the least recently used one, `'fill'` sends
+   * full topic names. Default `'lru'`. */
+  outboundTopicAliasPolicy?: OutboundTopicAliasPolicy;
+  /** MQTT 5 Receive Maximum: inbound QoS 1/2 PUBLISH packets a client may have unacknowledged. Default 65,535. */
+  receiveMaximum?: number;
+  /** What a client exceeding our Receive Maximum gets: `'disconnect'` (0x93, the spec's answer) or `'log'`
+   * (a warning, and the message is processed). Default `'disconnect'`. */
+  receiveMaximumExceeded?: 'disconnect' | 'log';
+  /** How a shared subscription group picks the member that gets a message. Default `'roundRobin'`. */
+  sharedSubscriptionStrategy?: SharedSubscriptionStrategy;
   /** Interval of `$SYS` updates in seconds; 0 disables them. Default 10. */
   sysIntervalSeconds?: number;
   /**
@@ -114,6 +131,11 @@ export interface ResolvedOptions {
   readonly drainTimeoutMs: number;
   readonly sysIntervalSeconds: number;
   readonly topicAliasMaximum: number;
+  readonly outboundTopicAliasMaximum: number;
+  readonly outboundTopicAliasPolicy: OutboundTopicAliasPolicy;
+  readonly receiveMaximum: number;
+  readonly receiveMaximumExceeded: 'disconnect' | 'log';
+  readonly sharedSubscriptionStrategy: SharedSubscriptionStrategy;
   readonly isVerbose: boolean;
   readonly version: string;
   readonly maxKeepaliveSeconds: number;
@@ -141,6 +163,11 @@ export const defaultOptions: ResolvedOptions = {
   drainTimeoutMs: 30_000,
   sysIntervalSeconds: 10,
   topicAliasMaximum: 10,
+  outboundTopicAliasMaximum: 65_535,
+  outboundTopicAliasPolicy: 'lru',
+  receiveMaximum: 65_535,
+  receiveMaximumExceeded: 'disconnect',
+  sharedSubscriptionStrategy: 'roundRobin',
   isVerbose: false,
   version: 'culex',
   maxKeepaliveSeconds: 0,
@@ -166,7 +193,7 @@ const positiveLimits = [
 ] as const;
 const nonNegativeLimits = [
   'publisherHoldMs', 'maxQueuedMessages', 'maxQueuedBytes', 'sysIntervalSeconds', 'topicAliasMaximum',
-  'maxKeepaliveSeconds',
+  'maxKeepaliveSeconds', 'outboundTopicAliasMaximum',
 ] as const;
 
 /** Fills in defaults and checks every value; throws ConfigError naming the option. */
@@ -203,6 +230,7 @@ export function resolveOptions(options: BrokerOptions): ResolvedOptions {
   out['isVerbose'] = options.isVerbose === true;
   if (options.version !== undefined) out['version'] = options.version;
   resolveMqtt5Options(options, out);
+  resolveRoutingOptions(options, out);
   return out as unknown as ResolvedOptions;
 }
 
@@ -233,4 +261,37 @@ function resolveMqtt5Options(options: BrokerOptions, out: Record<string, unknown
     methods.set(method.name, method);
   }
   out['enhancedAuthMethods'] = methods;
+}
+
+/** The MQTT 5 message-routing options (outbound aliases, Receive Maximum, shared subscriptions). */
+function resolveRoutingOptions(options: BrokerOptions, out: Record<string, unknown>): void {
+  if (options.outboundTopicAliasMaximum !== undefined && options.outboundTopicAliasMaximum > 65_535) {
+    throw new ConfigError('outboundTopicAliasMaximum must be at most 65,535');
+  }
+  const rm = options.receiveMaximum;
+  if (rm !== undefined) {
+    if (typeof rm !== 'number' || !Number.isInteger(rm) || rm < 1 || rm > 65_535) {
+      throw new ConfigError(`receiveMaximum must be an integer in 1..65,535, got ${String(rm)}`);
+    }
+    out['receiveMaximum'] = rm;
+  }
+  out['outboundTopicAliasPolicy'] = oneOf('outboundTopicAliasPolicy', options.outboundTopicAliasPolicy, ['lru', 'fill'],
+    defaultOptions.outboundTopicAliasPolicy);
+  out['receiveMaximumExceeded'] = oneOf('receiveMaximumExceeded', options.receiveMaximumExceeded,
+    ['disconnect', 'log'], defaultOptions.receiveMaximumExceeded);
+  const strategy = options.sharedSubscriptionStrategy;
+  if (strategy !== undefined && typeof strategy !== 'function') {
+    out['sharedSubscriptionStrategy'] = oneOf('sharedSubscriptionStrategy', strategy as unknown,
+      ['roundRobin', 'random', 'leastBusy'], 'roundRobin');
+  } else if (strategy !== undefined) {
+    out['sharedSubscriptionStrategy'] = strategy;
+  }
+}
+
+function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !(allowed as readonly string[]).includes(value)) {
+    throw new ConfigError(`${name} must be one of ${allowed.map((a) => `'${a}'`).join(', ')}, got ${String(value)}`);
+  }
+  return value as T;
 }

@@ -25,6 +25,7 @@ import { newAuthState, type AuthState, type ClientInfo, type EnhancedAuthExchang
 import type { Message } from './message.js';
 import { describePacket, describePublish, packetLine } from './packet-log.js';
 import type { Session, SessionLink } from './session.js';
+import { OutboundTopicAliases, type AliasPlan } from './topic-aliases.js';
 import type { TransportInfo } from './transport-info.js';
 
 /** `authenticating`: an MQTT 5 enhanced authentication exchange runs between CONNECT and CONNACK (AUTH only). */
@@ -73,6 +74,10 @@ export class Connection implements SessionLink {
   authExchange: EnhancedAuthExchange | undefined;
   /** The CONNECT waiting for its enhanced authentication exchange to finish (state `authenticating`). */
   pendingConnect: ConnectPacket | undefined;
+  /** MQTT 5: aliases the broker assigns on PUBLISH to this client, when it accepts any (Topic Alias Maximum > 0). */
+  outboundAliases: OutboundTopicAliases | undefined;
+  /** Inbound QoS 1 PUBLISH packets not acknowledged yet (waiting on a hook or the store). */
+  inboundQos1Pending = 0;
   closeReason: CloseReason | undefined;
   #topicAliases: Map<number, string> | undefined;
   /** Filled by the authentication chain (token expiry, a link's per-client data). */
@@ -339,8 +344,20 @@ export class Connection implements SessionLink {
     return { ...packet, properties: withoutProblemInfo(p) } as Packet;
   }
 
-  /** Writes a PUBLISH; false when it was dropped (socket backed up at QoS 0, or over the client's maximum size). */
-  sendPublish(message: Message, qos: QoS, packetId: number, retain: boolean, dup: boolean): boolean {
+  /** MQTT 5: turns on broker-assigned Topic Aliases within the client's maximum and ours [MQTT-3.3.2-11]. */
+  enableOutboundAliases(clientMaximum: number): void {
+    const { outboundTopicAliasMaximum, outboundTopicAliasPolicy } = this.broker.options;
+    const maximum = Math.min(clientMaximum, outboundTopicAliasMaximum);
+    if (maximum > 0) this.outboundAliases = new OutboundTopicAliases(maximum, outboundTopicAliasPolicy);
+  }
+
+  /**
+   * Writes a PUBLISH; false when it was dropped (socket backed up at QoS 0, expired, or over the client's maximum
+   * size). MQTT 5 recipients get their Subscription Identifiers, a Topic Alias and the remaining Message Expiry
+   * Interval; a message needing none of these is sent from the message's shared encoding.
+   */
+  sendPublish(message: Message, qos: QoS, packetId: number, retain: boolean, dup: boolean,
+    subscriptionIds: readonly number[] | undefined): boolean {
     if (this.state === 'closed') return false;
     // A held publisher stops after this message, so this one is not dropped: the overshoot is one message each.
     let isHolding = false;
@@ -348,21 +365,41 @@ export class Connection implements SessionLink {
       const publisher = this.broker.publishingConnection;
       if (publisher !== null) isHolding = this.#holdPublisher(publisher);
     }
-    let bytes: Buffer;
-    if (qos === 0) {
-      if (!isHolding && this.#isBackedUp && this.pendingWriteBytes > this.broker.options.maxWriteBufferBytes) {
-        this.#countDrop('socket backed up');
-        return false;
-      }
-      bytes = message.encoded(this.protocolVersion, true, retain).bytes;
-    } else {
-      bytes = publishForRecipient(message.encoded(this.protocolVersion, false, retain), packetId, qos, dup);
+    if (qos === 0 && !isHolding && this.#isBackedUp
+      && this.pendingWriteBytes > this.broker.options.maxWriteBufferBytes) {
+      this.#countDrop('socket backed up');
+      return false;
     }
+    let bytes: Buffer | undefined;
+    let plan: AliasPlan | undefined;
+    if (this.protocolVersion === 5
+      && (subscriptionIds !== undefined || this.outboundAliases !== undefined || message.expiresAtMs !== undefined)) {
+      let expirySeconds: number | undefined;
+      if (message.expiresAtMs !== undefined) {
+        const nowMs = Date.now();
+        if (message.isExpired(nowMs)) {
+          // [MQTT-3.3.2-5]: an expired message is not delivered.
+          this.#countDrop('expired');
+          return false;
+        }
+        // [MQTT-3.3.2-6]: the interval received minus the time the message waited here.
+        expirySeconds = Math.ceil((message.expiresAtMs - nowMs) / 1000);
+        if (expirySeconds === message.properties?.messageExpiryInterval) expirySeconds = undefined;
+      }
+      plan = this.outboundAliases?.plan(message.topic);
+      if (subscriptionIds !== undefined || plan !== undefined || expirySeconds !== undefined) {
+        bytes = encode(message.packetFor(qos, packetId, retain, dup, plan, subscriptionIds, expirySeconds), 5);
+      }
+    }
+    bytes ??= qos === 0
+      ? message.encoded(this.protocolVersion, true, retain).bytes
+      : publishForRecipient(message.encoded(this.protocolVersion, false, retain), packetId, qos, dup);
     if (bytes.length > this.maxOutboundPacketBytes) {
       // [MQTT-3.1.2-25]: never send a packet over the client's Maximum Packet Size; the message is dropped for it.
       this.#countDrop('over the client\'s Maximum Packet Size');
       return false;
     }
+    if (plan !== undefined) this.outboundAliases!.commit(plan);
     if (this.broker.options.isVerbose) {
       this.broker.logger.debug(packetLine('out', this.label,
         describePublish(dup, qos, retain, packetId, message.topic, message.payload.length)));

@@ -7,7 +7,7 @@ import type { AuthChecks } from './hooks.js';
 import type { LoginBackoff } from './login-backoff.js';
 import type { Logger } from './logger.js';
 import type { Message } from './message.js';
-import type { Persistence } from '../persistence/persistence.js';
+import type { Persistence, StoredSubscription } from '../persistence/persistence.js';
 import type { RetainedIndex } from './retained.js';
 import type { Session } from './session.js';
 import type { Stats } from './stats.js';
@@ -40,6 +40,10 @@ export interface BrokerContext {
   retain(message: Message): void;
   /** Creates a session bound to this broker's limits and store. */
   createSession(clientId: string, isClean: boolean, expiryIntervalSeconds: number): Session;
+  /** Indexes a session's subscription (shared ones join their group). */
+  addSubscription(session: Session, sub: StoredSubscription): void;
+  /** Removes a session's subscription from the index (shared: leaves the group, its pending messages move on). */
+  removeSubscription(session: Session, topicFilter: string, includeInflight?: boolean): void;
   /** Ends a session: removes its subscriptions and its stored state. */
   endSession(session: Session): void;
   /** The connection whose PUBLISH is being routed right now (for backpressure), or null. */

@@ -77,6 +77,25 @@ export class Message implements StoredMessage {
     return packet;
   }
 
+  /**
+   * The PUBLISH for one MQTT 5 recipient that needs its own encoding: a broker-assigned Topic Alias, its
+   * Subscription Identifiers [MQTT-3.3.4-3], the remaining Message Expiry Interval [MQTT-3.3.2-6]. Every other
+   * property is forwarded unchanged, User Properties in order [MQTT-3.3.2-17/18].
+   */
+  packetFor(qos: QoS, packetId: number, retain: boolean, dup: boolean, alias: { topic: string; alias: number } | undefined,
+    subscriptionIds: readonly number[] | undefined, expirySeconds: number | undefined): PublishPacket {
+    const properties = this.#forwardedProperties();
+    if (alias !== undefined) properties.topicAlias = alias.alias;
+    if (subscriptionIds !== undefined) properties.subscriptionIdentifiers = subscriptionIds as number[];
+    if (expirySeconds !== undefined) properties.messageExpiryInterval = expirySeconds;
+    const packet: PublishPacket = {
+      type: 3, topic: alias === undefined ? this.topic : alias.topic, payload: this.payload, qos, retain, dup,
+      properties,
+    };
+    if (qos > 0) packet.packetId = packetId;
+    return packet;
+  }
+
   /** Properties as forwarded: all but the Topic Alias, which is per connection [MQTT-3.3.2-7]. */
   #forwardedProperties(): Properties {
     if (this.properties === undefined) return {};

@@ -11,11 +11,13 @@ import type { QoS } from '../protocol/types.js';
 import type { Persistence, StoredOutgoing, StoredSubscription } from '../persistence/persistence.js';
 import type { ClientInfo } from './hooks.js';
 import type { Message } from './message.js';
+import type { SharedGroup } from './shared.js';
 
 /** What a session needs from its live connection. */
 export interface SessionLink {
   /** False when the message could not be sent to this client and is dropped for it (e.g. over its maximum size). */
-  sendPublish(message: Message, qos: QoS, packetId: number, retain: boolean, dup: boolean): boolean;
+  sendPublish(message: Message, qos: QoS, packetId: number, retain: boolean, dup: boolean,
+    subscriptionIds: readonly number[] | undefined): boolean;
   sendPubrel(packetId: number): void;
   /** The client's own limit on unacknowledged QoS 1/2 messages (MQTT 5 Receive Maximum; 65,535 otherwise). */
   readonly receiveMaximum: number;
@@ -29,6 +31,15 @@ export interface OutEntry {
   packetId: number;
   message: Message;
   retain: boolean;
+  /** MQTT 5 Subscription Identifiers of the subscriptions that matched, sent with the message [MQTT-3.3.4-3]. */
+  subscriptionIds: readonly number[] | undefined;
+  /** The shared subscription group that chose this session, so the message can move on if the session leaves. */
+  group: SharedGroup | undefined;
+}
+
+/** An entry of a shared group taken from a session to go to another member. */
+export interface SharedEntry extends OutEntry {
+  group: SharedGroup;
 }
 
 export interface SessionLimits {
@@ -84,6 +95,7 @@ export class Session {
   /** Per-publish scratch used by the router to deliver once per session [MQTT-3.3.5-1]. */
   routeStamp = 0;
   routeQos: QoS = 0;
+  routeIds: number[] | undefined = undefined;
   /** Messages this session lost: queue full, or too large for the client. */
   droppedCount = 0;
 
@@ -116,18 +128,22 @@ export class Session {
    * Delivers a message at `qos` (already the minimum of published and granted). QoS 0 goes out now or not at all;
    * QoS 1/2 goes in flight when the window has room and the queue is empty, else waits in the queue.
    * `isExemptFromLimit` is for retained messages sent on SUBSCRIBE: they are paced by the window but never dropped.
+   * `subscriptionIds` go out with the message (MQTT 5); `group` is the shared subscription group that chose us.
    */
-  deliver(message: Message, qos: QoS, retain: boolean, isExemptFromLimit = false): void {
+  deliver(message: Message, qos: QoS, retain: boolean, isExemptFromLimit = false,
+    subscriptionIds: readonly number[] | undefined = undefined, group: SharedGroup | undefined = undefined): void {
     if (qos === 0) {
       // Sent now, unless messages wait ahead of it: then it queues too, so the client sees one order across
       // QoS levels (stronger than [MQTT-4.6.0-6], which orders per topic and QoS). Offline sessions drop QoS 0.
       if (this.link === null) return;
       if (this.queuedCount === 0) {
-        this.link.sendPublish(message, 0, 0, retain, false);
+        this.link.sendPublish(message, 0, 0, retain, false, subscriptionIds);
         return;
       }
     }
-    const entry: OutEntry = { seq: this.#nextSeq++, qos, state: 'queued', packetId: 0, message, retain };
+    const entry: OutEntry = {
+      seq: this.#nextSeq++, qos, state: 'queued', packetId: 0, message, retain, subscriptionIds, group,
+    };
     if (this.link !== null && this.queuedCount === 0 && this.inflight.size < this.#window()) {
       if (this.#send(entry)) this.#save(entry);
       return;
@@ -164,11 +180,12 @@ export class Session {
   /** Puts an entry in flight; false when the link dropped it (then it is gone, never in flight). */
   #send(entry: OutEntry): boolean {
     if (entry.qos === 0) {
-      this.link!.sendPublish(entry.message, 0, 0, entry.retain, false);
+      this.link!.sendPublish(entry.message, 0, 0, entry.retain, false, entry.subscriptionIds);
       return false;
     }
     entry.packetId = this.#allocatePacketId();
-    if (!this.link!.sendPublish(entry.message, entry.qos as 1 | 2, entry.packetId, entry.retain, false)) {
+    if (!this.link!.sendPublish(entry.message, entry.qos as 1 | 2, entry.packetId, entry.retain, false,
+      entry.subscriptionIds)) {
       this.#drop('larger than the client accepts');
       return false;
     }
@@ -186,9 +203,12 @@ export class Session {
 
   #save(entry: OutEntry): void {
     if (this.isClean || entry.qos === 0) return;
-    const record: StoredOutgoing = {
-      seq: entry.seq, qos: entry.qos, state: entry.state, packetId: entry.packetId, message: entry.message,
-    };
+    const record: StoredOutgoing = entry.subscriptionIds === undefined
+      ? { seq: entry.seq, qos: entry.qos, state: entry.state, packetId: entry.packetId, message: entry.message }
+      : {
+        seq: entry.seq, qos: entry.qos, state: entry.state, packetId: entry.packetId, message: entry.message,
+        subscriptionIdentifiers: entry.subscriptionIds,
+      };
     this.#store.putOutgoing(this.clientId, record);
   }
 
@@ -257,7 +277,7 @@ export class Session {
     this.disconnectedAtMs = undefined;
     for (const entry of this.#inflight?.values() ?? []) {
       if (entry.state === 'pubrel') link.sendPubrel(entry.packetId);
-      else link.sendPublish(entry.message, entry.qos, entry.packetId, entry.retain, true);
+      else link.sendPublish(entry.message, entry.qos, entry.packetId, entry.retain, true, entry.subscriptionIds);
     }
     this.fillWindow();
   }
@@ -271,6 +291,7 @@ export class Session {
   restoreOutgoing(record: StoredOutgoing, message: Message): void {
     const entry: OutEntry = {
       seq: record.seq, qos: record.qos, state: record.state, packetId: record.packetId, message, retain: message.retain,
+      subscriptionIds: record.subscriptionIdentifiers, group: undefined,
     };
     if (record.seq >= this.#nextSeq) this.#nextSeq = record.seq + 1;
     if (record.state === 'queued') {
@@ -279,6 +300,38 @@ export class Session {
     } else {
       this.inflight.set(record.packetId, entry);
     }
+  }
+
+  /**
+   * Removes and returns the entries that shared groups gave this session and that `isMovable(group)` lets go:
+   * queued ones, and with `includeInflight` the QoS 1 ones sent but unacknowledged. A QoS 2 message already sent
+   * stays: its delivery must complete with this session [MQTT-4.8.2-4/5].
+   */
+  takeSharedEntries(includeInflight: boolean, isMovable: (group: SharedGroup) => boolean): SharedEntry[] {
+    const taken: SharedEntry[] = [];
+    const take = (e: OutEntry): boolean => {
+      if (e.group === undefined || !isMovable(e.group)) return false;
+      taken.push(e as SharedEntry);
+      if (!this.isClean && e.qos > 0) this.#store.deleteOutgoing(this.clientId, e.seq);
+      return true;
+    };
+    if (includeInflight) {
+      for (const e of this.inflight.values()) {
+        if (e.qos === 1 && e.state === 'publish' && take(e)) this.inflight.delete(e.packetId);
+      }
+    }
+    if (this.queuedCount > 0) {
+      const kept: OutEntry[] = [];
+      for (let i = this.#queueHead; i < this.#queue.length; i++) {
+        const e = this.#queue[i]!;
+        if (take(e)) this.#queuedBytes -= e.message.payload.length;
+        else kept.push(e);
+      }
+      this.#queue = kept;
+      this.#queueHead = 0;
+    }
+    taken.sort((a, b) => a.seq - b.seq);
+    return taken;
   }
 
   /** Drops all outbound state (clean start on a resumed id, or session end). */

@@ -50,6 +50,8 @@ export interface StoredOutgoing {
   readonly state: 'queued' | 'publish' | 'pubrel';
   readonly packetId: number;
   readonly message: StoredMessage;
+  /** MQTT 5 Subscription Identifiers to send with the message, when the matching subscriptions had any. */
+  readonly subscriptionIdentifiers?: readonly number[];
 }
 
 /**

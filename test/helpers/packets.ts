@@ -188,6 +188,8 @@ export interface Connack {
   type: 'connack';
   sessionPresent: boolean;
   returnCode: number;
+  /** MQTT 5: the raw property bytes. */
+  properties?: Buffer;
 }
 export interface Publish {
   type: 'publish';
@@ -197,21 +199,31 @@ export interface Publish {
   retain: boolean;
   packetId?: number;
   payload: Buffer;
+  /** MQTT 5: the raw property bytes (without their length); see v5.ts `parseProperties`. */
+  properties?: Buffer;
 }
 export interface Ack {
   type: 'puback' | 'pubrec' | 'pubrel' | 'pubcomp';
   packetId: number;
   flags: number;
+  /** MQTT 5: the reason code (0 when the packet omitted it). */
+  reasonCode?: number;
+  /** MQTT 5: the raw property bytes, when present. */
+  properties?: Buffer;
 }
 export interface Suback {
   type: 'suback';
   packetId: number;
   /** One per filter: granted QoS, or 0x80 (failure). */
   codes: number[];
+  /** MQTT 5: the raw property bytes. */
+  properties?: Buffer;
 }
 export interface Unsuback {
   type: 'unsuback';
   packetId: number;
+  /** MQTT 5: one reason code per filter. */
+  codes?: number[];
 }
 export interface Pingresp {
   type: 'pingresp';
@@ -247,9 +259,24 @@ export function parsePacket(firstByte: number, body: Buffer, protocolVersion: 3 
     } while (byte & 0x80);
     return at + len;
   };
+  /** The length of the properties field starting at `at` (the value of its length prefix). */
+  const propertiesLength = (at: number): number => {
+    let len = 0;
+    let mult = 1;
+    let byte: number;
+    do {
+      byte = body[at++] ?? 0;
+      len += (byte & 0x7f) * mult;
+      mult *= 128;
+    } while (byte & 0x80);
+    return len;
+  };
   switch (packetType) {
-    case Type.Connack:
-      return { type: 'connack', sessionPresent: ((body[0] ?? 0) & 0x01) === 1, returnCode: body[1] ?? -1 };
+    case Type.Connack: {
+      const connack: Connack = { type: 'connack', sessionPresent: ((body[0] ?? 0) & 0x01) === 1, returnCode: body[1] ?? -1 };
+      if (v5 && body.length > 2) connack.properties = Buffer.from(body.subarray(skipProperties(2) - propertiesLength(2)));
+      return connack;
+    }
     case Type.Publish: {
       const qos = (flags >> 1) & 0x03;
       const topicLength = body.readUInt16BE(0);
@@ -260,7 +287,12 @@ export function parsePacket(firstByte: number, body: Buffer, protocolVersion: 3 
         packetId = body.readUInt16BE(at);
         at += 2;
       }
-      if (v5) at = skipProperties(at);
+      let properties: Buffer | undefined;
+      if (v5) {
+        const end = skipProperties(at);
+        properties = Buffer.from(body.subarray(end - propertiesLength(at), end));
+        at = end;
+      }
       const p: Publish = {
         type: 'publish',
         topic,
@@ -270,19 +302,31 @@ export function parsePacket(firstByte: number, body: Buffer, protocolVersion: 3 
         payload: Buffer.from(body.subarray(at)),
       };
       if (packetId !== undefined) p.packetId = packetId;
+      if (properties !== undefined) p.properties = properties;
       return p;
     }
     case Type.Puback:
     case Type.Pubrec:
     case Type.Pubrel:
-    case Type.Pubcomp:
-      return { type: ackNames[packetType], packetId: body.readUInt16BE(0), flags };
+    case Type.Pubcomp: {
+      const ack: Ack = { type: ackNames[packetType], packetId: body.readUInt16BE(0), flags };
+      if (v5) {
+        ack.reasonCode = body[2] ?? 0;
+        if (body.length > 3) ack.properties = Buffer.from(body.subarray(skipProperties(3) - propertiesLength(3)));
+      }
+      return ack;
+    }
     case Type.Suback: {
       const at = v5 ? skipProperties(2) : 2;
-      return { type: 'suback', packetId: body.readUInt16BE(0), codes: [...body.subarray(at)] };
+      const suback: Suback = { type: 'suback', packetId: body.readUInt16BE(0), codes: [...body.subarray(at)] };
+      if (v5) suback.properties = Buffer.from(body.subarray(at - propertiesLength(2), at));
+      return suback;
     }
-    case Type.Unsuback:
-      return { type: 'unsuback', packetId: body.readUInt16BE(0) };
+    case Type.Unsuback: {
+      const unsuback: Unsuback = { type: 'unsuback', packetId: body.readUInt16BE(0) };
+      if (v5) unsuback.codes = [...body.subarray(skipProperties(2))];
+      return unsuback;
+    }
     case Type.Pingresp:
       return { type: 'pingresp' };
     case Type.Disconnect:

@@ -44,9 +44,11 @@ export class RawClient {
   #isClosed = false;
   #packetId = 0;
   #error: Error | undefined;
+  readonly #isV5: boolean;
 
   private constructor(socket: net.Socket, protocolVersion: 3 | 4 | 5) {
     this.socket = socket;
+    this.#isV5 = protocolVersion === 5;
     this.#framer = new Framer(protocolVersion);
     socket.on('data', (chunk: Buffer) => {
       let packets: Parsed[];
@@ -153,7 +155,8 @@ export class RawClient {
 
   /** SUBSCRIBE and wait for its SUBACK (which must carry the same packet id); returns the return codes. */
   async subscribe(filters: ReadonlyArray<readonly [string, number]>, packetId = this.nextPacketId()): Promise<number[]> {
-    this.send(subscribe(packetId, filters));
+    // MQTT 5 packets carry a properties field (empty here).
+    this.send(subscribe(packetId, filters, this.#isV5 ? Buffer.alloc(0) : undefined));
     const suback = await this.nextOf('suback');
     if (suback.packetId !== packetId) throw new Error(`SUBACK for packet id ${suback.packetId}, sent ${packetId}`);
     return suback.codes;
@@ -161,7 +164,7 @@ export class RawClient {
 
   /** UNSUBSCRIBE and wait for its UNSUBACK. */
   async unsubscribe(filters: readonly string[], packetId = this.nextPacketId()): Promise<void> {
-    this.send(unsubscribe(packetId, filters));
+    this.send(unsubscribe(packetId, filters, this.#isV5 ? Buffer.alloc(0) : undefined));
     const unsuback = await this.nextOf('unsuback');
     if (unsuback.packetId !== packetId) throw new Error(`UNSUBACK for packet id ${unsuback.packetId}, sent ${packetId}`);
   }

@@ -67,6 +67,7 @@ function validate(conn: Connection, packet: ConnectPacket): boolean {
     if (props.maximumPacketSize !== undefined) conn.maxOutboundPacketBytes = props.maximumPacketSize;
     if (props.receiveMaximum !== undefined) conn.receiveMaximum = props.receiveMaximum;
     conn.isProblemInfoRequested = props.requestProblemInformation !== 0;
+    if (props.topicAliasMaximum !== undefined) conn.enableOutboundAliases(props.topicAliasMaximum);
   }
   return true;
 }
@@ -246,8 +247,11 @@ function sendConnack(conn: Connection, packet: ConnectPacket, isSessionPresent: 
   const { options } = conn.broker;
   const properties: Properties = {
     topicAliasMaximum: options.topicAliasMaximum,
-    sharedSubscriptionAvailable: 0,
+    subscriptionIdentifiersAvailable: 1,
+    sharedSubscriptionAvailable: 1,
   };
+  // Our Receive Maximum; absent means 65,535 (MQTT 5 section 3.2.2.3.3).
+  if (options.receiveMaximum < 65_535) properties.receiveMaximum = options.receiveMaximum;
   // [MQTT-3.1.3-7]: the identifier assigned to a client that sent an empty one.
   if (conn.assignedClientId !== undefined) properties.assignedClientIdentifier = conn.assignedClientId;
   if (options.maxPacketBytes < 268_435_460) properties.maximumPacketSize = options.maxPacketBytes;

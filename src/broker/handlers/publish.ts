@@ -24,6 +24,8 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void | P
     ackPublish(conn, packet, ReasonCode.Success);
     return;
   }
+  if (packet.qos > 0) countInbound(conn, packet);
+  if (conn.protocolVersion === 5 && packet.properties !== undefined) checkProperties(packet);
   if (conn.protocolVersion === 5 && packet.properties?.payloadFormatIndicator === 1 && !isUtf8(packet.payload)) {
     // MQTT 5 section 3.3.2.3.2: a payload declared UTF-8 that is not is answered 0x99.
     if (packet.qos === 0) throw new ProtocolError(ReasonCode.PayloadFormatInvalid, 'payload is not UTF-8 as declared');
@@ -109,6 +111,37 @@ function checkCapabilities(conn: Connection, packet: PublishPacket): void {
   throw new ProtocolError(ReasonCode.RetainNotSupported, 'RETAIN while Retain Available is 0', 'MQTT-3.2.2-14');
 }
 
+/**
+ * Our Receive Maximum: a client may have at most that many QoS 1/2 PUBLISH packets unacknowledged (QoS 1 until
+ * PUBACK, QoS 2 until PUBCOMP) [MQTT-3.3.4-7]; beyond it the answer is DISCONNECT 0x93 (MQTT 5 section 3.3.4), or
+ * only a warning in the lenient mode. A 3.1.1 client has no such limit to respect.
+ */
+function countInbound(conn: Connection, packet: PublishPacket): void {
+  const { receiveMaximum, receiveMaximumExceeded } = conn.broker.options;
+  if (conn.protocolVersion === 5 && conn.inboundQos1Pending + conn.session!.incomingQos2.size >= receiveMaximum) {
+    if (receiveMaximumExceeded === 'disconnect') {
+      throw new ProtocolError(ReasonCode.ReceiveMaximumExceeded,
+        `more than Receive Maximum (${receiveMaximum}) QoS 1/2 PUBLISH packets unacknowledged`, 'MQTT-3.3.4-7');
+    }
+    conn.broker.logger.warn(`Client ${conn.clientId} exceeded our Receive Maximum (${receiveMaximum}); `
+      + 'accepted anyway (lenient mode).');
+  }
+  if (packet.qos === 1) conn.inboundQos1Pending++;
+}
+
+/** Properties a client may not send on PUBLISH, or not with that content. */
+function checkProperties(packet: PublishPacket): void {
+  const props = packet.properties!;
+  if (props.subscriptionIdentifiers !== undefined) {
+    throw protocolError('PUBLISH from a client with a Subscription Identifier', 'MQTT-3.3.4-6');
+  }
+  if (props.responseTopic !== undefined) {
+    const problem = validateTopicName(props.responseTopic);
+    // [MQTT-3.3.2-14]: a Response Topic is a topic name: no wildcards.
+    if (problem !== undefined) throw protocolError(`Response Topic refused: ${problem}`, 'MQTT-3.3.2-14');
+  }
+}
+
 /** Topic name after Topic Alias resolution (MQTT 5 section 3.3.2.3.4) and the configured limits. */
 function resolveTopic(conn: Connection, packet: PublishPacket): string {
   let topic = packet.topic;
@@ -133,5 +166,6 @@ function resolveTopic(conn: Connection, packet: PublishPacket): string {
 
 function ackPublish(conn: Connection, packet: PublishPacket, reasonCode: number, reasonString?: string): void {
   if (packet.qos === 0 || conn.state === 'closed') return;
+  if (packet.qos === 1 && conn.inboundQos1Pending > 0) conn.inboundQos1Pending--;
   sendAck(conn, packet.qos === 1 ? 4 : 5, packet.packetId!, reasonCode, reasonString);
 }

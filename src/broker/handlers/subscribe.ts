@@ -46,57 +46,79 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
 function complete(conn: Connection, packet: SubscribePacket, decisions: Decision[]): void {
   if (conn.state === 'closed') return;
   const codes: number[] = [];
+  const problems: string[] = [];
   const granted: { sub: Subscription; qos: QoS; isNew: boolean }[] = [];
+  // MQTT 5: one Subscription Identifier for every filter of this SUBSCRIBE (0 was refused by the decoder).
+  const subscriptionId = conn.protocolVersion === 5 ? packet.properties?.subscriptionIdentifiers?.[0] : undefined;
   packet.subscriptions.forEach((sub, i) => {
-    const code = subscribeOne(conn, sub, decisions[i]!);
-    codes.push(code.reasonCode);
-    if (code.reasonCode < 0x80) granted.push({ sub, qos: code.reasonCode as QoS, isNew: code.isNew });
+    const result = subscribeOne(conn, sub, decisions[i]!, subscriptionId);
+    codes.push(result.reasonCode);
+    if (result.problem !== undefined) problems.push(`'${sub.topicFilter}': ${result.problem}`);
+    if (result.reasonCode < 0x80) granted.push({ sub, qos: result.reasonCode as QoS, isNew: result.isNew });
   });
-  conn.sendPacket(conn.protocolVersion === 5
-    ? { type: 9, packetId: packet.packetId, reasonCodes: codes, properties: {} }
-    : { type: 9, packetId: packet.packetId, reasonCodes: codes });
+  if (conn.protocolVersion === 5) {
+    // Reason String only where something was refused; the connection drops it if the client asked for no problem
+    // information or it would make the SUBACK too large [MQTT-3.9.2-1].
+    const properties = problems.length === 0 ? {} : { reasonString: problems.join('; ') };
+    conn.sendPacket({ type: 9, packetId: packet.packetId, reasonCodes: codes, properties });
+  } else {
+    conn.sendPacket({ type: 9, packetId: packet.packetId, reasonCodes: codes });
+  }
   conn.session!.persist();
   if (granted.length > 0) conn.broker.emitEvent('subscribed', conn.info, granted.map((g) => g.sub.topicFilter));
-  for (const g of granted) sendRetained(conn, g.sub, g.qos, g.isNew);
+  for (const g of granted) sendRetained(conn, g.sub, g.qos, g.isNew, subscriptionId);
 }
 
-function subscribeOne(conn: Connection, sub: Subscription, decision: Decision): { reasonCode: number; isNew: boolean } {
+interface Outcome {
+  reasonCode: number;
+  isNew: boolean;
+  problem?: string;
+}
+
+function subscribeOne(conn: Connection, sub: Subscription, decision: Decision, subscriptionId: number | undefined): Outcome {
   const { broker } = conn;
   const session = conn.session!;
   const isV5 = conn.protocolVersion === 5;
-  const refuse = (v5Code: number) => ({ reasonCode: isV5 ? v5Code : SubackFailure, isNew: false });
+  const refuse = (v5Code: number, problem: string): Outcome => ({
+    reasonCode: isV5 ? v5Code : SubackFailure, isNew: false, problem,
+  });
   const { maxTopicBytes, maxTopicLevels, maxSubscriptionsPerClient } = broker.options;
-  if (validateTopicFilter(sub.topicFilter, { maxTopicBytes, maxTopicLevels }) !== undefined) {
-    return refuse(ReasonCode.TopicFilterInvalid);
-  }
-  if (parseSharedFilter(sub.topicFilter) !== undefined) {
-    // Shared subscriptions are not supported yet (CONNACK says so to MQTT 5 clients).
-    return refuse(ReasonCode.SharedSubscriptionsNotSupported);
-  }
+  const invalid = validateTopicFilter(sub.topicFilter, { maxTopicBytes, maxTopicLevels });
+  // Invalid filters, invalid share names included, are malformed and refused by the decoder [MQTT-4.8.2-1/2];
+  // this catches the configured limits.
+  if (invalid !== undefined) return refuse(ReasonCode.TopicFilterInvalid, invalid);
   if (!broker.options.isWildcardSubscriptionAvailable && /[+#]/.test(sub.topicFilter)) {
     // MQTT 5 section 3.2.2.3.14: CONNACK said Wildcard Subscription Available 0; the filter is refused.
-    return refuse(ReasonCode.WildcardSubscriptionsNotSupported);
+    return refuse(ReasonCode.WildcardSubscriptionsNotSupported, 'wildcard subscriptions are not supported');
   }
-  if (decision === false) return refuse(ReasonCode.NotAuthorized);
+  if (decision === false) return refuse(ReasonCode.NotAuthorized, 'not authorized');
   const isExisting = session.subscriptions.has(sub.topicFilter);
-  if (!isExisting && session.subscriptions.size >= maxSubscriptionsPerClient) return refuse(ReasonCode.QuotaExceeded);
+  if (!isExisting && session.subscriptions.size >= maxSubscriptionsPerClient) {
+    return refuse(ReasonCode.QuotaExceeded, 'subscription quota exceeded');
+  }
   // [MQTT-3.2.2-10]: a subscription above the broker's Maximum QoS is granted at that maximum.
   const requested = Math.min(sub.qos, broker.options.maximumQoS);
   const qos = (decision === true ? requested : Math.min(requested, decision)) as QoS;
   const stored: StoredSubscription = {
     topicFilter: sub.topicFilter, qos, noLocal: sub.noLocal, retainAsPublished: sub.retainAsPublished,
     retainHandling: sub.retainHandling,
+    ...(subscriptionId === undefined ? {} : { subscriptionIdentifier: subscriptionId }),
   };
+  // The same filter again replaces the subscription, options and identifier included [MQTT-3.8.4-3].
   session.subscriptions.set(sub.topicFilter, stored);
-  broker.subscriptions.add(sub.topicFilter, session.clientId, {
-    session, qos, noLocal: sub.noLocal, retainAsPublished: sub.retainAsPublished,
-  });
+  broker.addSubscription(session, stored);
   if (conn.broker.options.isVerbose) conn.broker.logger.debug(`\t${sub.topicFilter} (QoS ${sub.qos})`);
   return { reasonCode: qos, isNew: !isExisting };
 }
 
-/** Retained messages for a new subscription: RETAIN=1, QoS capped by the grant, exempt from the queue limit. */
-function sendRetained(conn: Connection, sub: Subscription, grantedQos: QoS, isNew: boolean): void {
+/**
+ * Retained messages for a new subscription: RETAIN=1, QoS capped by the grant, exempt from the queue limit, with
+ * the subscription's identifier. A shared subscription gets none: MQTT 5 section 3.3.1.3 sends them "when a new
+ * Non-shared Subscription is made".
+ */
+function sendRetained(conn: Connection, sub: Subscription, grantedQos: QoS, isNew: boolean,
+  subscriptionId: number | undefined): void {
+  if (parseSharedFilter(sub.topicFilter) !== undefined) return;
   // MQTT 5 Retain Handling: 0 always, 1 only for a new subscription, 2 never [MQTT-3.3.1-9..11].
   if (sub.retainHandling === 2 || (sub.retainHandling === 1 && !isNew)) return;
   const matches: Message[] = [];
@@ -104,10 +126,12 @@ function sendRetained(conn: Connection, sub: Subscription, grantedQos: QoS, isNe
   const now = Date.now();
   const session = conn.session!;
   const canRead = conn.broker.hooks.authorizeRead;
+  const ids = subscriptionId === undefined ? undefined : [subscriptionId];
   for (const message of matches) {
+    // [MQTT-3.3.2-5]: an expired retained message is not sent.
     if (message.isExpired(now)) continue;
     // Retained messages pass the same read check as live ones (Mosquitto checks both).
     if (canRead !== undefined && !canRead(conn.info, message.topic)) continue;
-    session.deliver(message, Math.min(message.qos, grantedQos) as QoS, true, true);
+    session.deliver(message, Math.min(message.qos, grantedQos) as QoS, true, true, ids);
   }
 }

@@ -11,7 +11,8 @@ export function handleUnsubscribe(conn: Connection, packet: UnsubscribePacket): 
   const codes: number[] = [];
   for (const filter of packet.topicFilters) {
     const existed = session.subscriptions.delete(filter);
-    if (existed) conn.broker.subscriptions.remove(filter, session.clientId);
+    // Leaving a shared group hands this session's queued messages from it to another member.
+    if (existed) conn.broker.removeSubscription(session, filter);
     codes.push(existed ? ReasonCode.Success : ReasonCode.NoSubscriptionExisted);
   }
   session.persist();

@@ -1,0 +1,4 @@
+/**
+ * Entry file for the MQTT 5 suite: the message-routing features over real sockets, with raw packets and MQTT.js.
+ */
+import './mqtt5/shared.test.js';
