@@ -159,8 +159,7 @@ describe('MQTT 5 shared subscriptions', () => {
     await b.subscribe([['$share/g/q', 0]]);
     const pub = await openClient(t, port, { ...V5, clientId: 'pub' });
     for (const payload of ['1', '2', '3']) await pub.publish({ topic: 'q', payload, properties: Buffer.alloc(0) });
-    const got = [await b.nextOf('publish'), await b.nextOf('publish'), await b.nextOf('publish')];
-    assert.deepEqual(got.map((p) => p.payload.toString()), ['1', '2', '3']);
+    assert.deepEqual(await got(b, 3), ['1', '2', '3']);
     await a.expectNothing(100);
   });
 
