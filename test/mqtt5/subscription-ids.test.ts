@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import { brokerFor } from '../helpers/broker.js';
 import { publish, subscribe } from '../helpers/packets.js';
 import { openClient } from '../helpers/raw-client.js';
-import { openMqttJs, prop, propertyValues, PropertyId } from '../helpers/v5.js';
+import { openMqttJs, prop, propertyValues, PropertyId } from '../helpers/v5-routing.js';
 
 const V5 = { protocolVersion: 5 } as const;
 const NO_PROPS = Buffer.alloc(0);
