@@ -83,6 +83,11 @@ export class Session {
     return this.#inflight ??= new Map();
   }
 
+  /** How many inbound QoS 2 packet ids await PUBREL, without creating the set. */
+  get incomingQos2Count(): number {
+    return this.#incomingQos2?.size ?? 0;
+  }
+
   /** Inbound QoS 2 packet ids received and not yet released by PUBREL. */
   get incomingQos2(): Set<number> {
     return this.#incomingQos2 ??= new Set();
@@ -315,8 +320,8 @@ export class Session {
       if (!this.isClean && e.qos > 0) this.#store.deleteOutgoing(this.clientId, e.seq);
       return true;
     };
-    if (includeInflight) {
-      for (const e of this.inflight.values()) {
+    if (includeInflight && this.#inflight !== undefined) {
+      for (const e of this.#inflight.values()) {
         if (e.qos === 1 && e.state === 'publish' && take(e)) this.inflight.delete(e.packetId);
       }
     }

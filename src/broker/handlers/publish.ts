@@ -118,7 +118,7 @@ function checkCapabilities(conn: Connection, packet: PublishPacket): void {
  */
 function countInbound(conn: Connection, packet: PublishPacket): void {
   const { receiveMaximum, receiveMaximumExceeded } = conn.broker.options;
-  if (conn.protocolVersion === 5 && conn.inboundQos1Pending + conn.session!.incomingQos2.size >= receiveMaximum) {
+  if (conn.protocolVersion === 5 && conn.inboundQos1Pending + conn.session!.incomingQos2Count >= receiveMaximum) {
     if (receiveMaximumExceeded === 'disconnect') {
       throw new ProtocolError(ReasonCode.ReceiveMaximumExceeded,
         `more than Receive Maximum (${receiveMaximum}) QoS 1/2 PUBLISH packets unacknowledged`, 'MQTT-3.3.4-7');
