@@ -332,8 +332,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
           this.logger.info(`Client ${connection.label} closed: not connected within ${connectTimeoutMs} ms.`);
           connection.close('connectTimeout');
         }
-      } else if (connection.state === 'connected' && connection.auth.expiresAtMs !== undefined
-        && now >= connection.auth.expiresAtMs) {
+      } else if (connection.state === 'connected' && connection.authExpiresAtMs !== undefined
+        && now >= connection.authExpiresAtMs) {
         // The credentials ran out (e.g. a JWT's exp): MQTT 5 section 3.14.2.1, 0xA0 Maximum connect time.
         this.logger.info(`Client ${connection.clientId} disconnected: its credentials expired.`);
         connection.disconnect(ReasonCode.MaximumConnectTime, 'notAuthorized');

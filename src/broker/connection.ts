@@ -80,8 +80,8 @@ export class Connection implements SessionLink {
   inboundQos1Pending = 0;
   closeReason: CloseReason | undefined;
   #topicAliases: Map<number, string> | undefined;
-  /** Filled by the authentication chain (token expiry, a link's per-client data). */
-  readonly auth: AuthState = newAuthState();
+  /** Filled by the authentication chain (token expiry, a link's per-client data); created only when asked for. */
+  #auth: AuthState | undefined;
   #isPumpPaused = false;
   #droppedCount = 0;
   /** Packets written this turn, joined and handed to the stream by `flush()`. */
@@ -149,10 +149,15 @@ export class Connection implements SessionLink {
   }
 
   get info(): ClientInfo {
-    this.#info ??= {
-      id: this.clientId, username: this.username, remoteAddress: this.remoteAddress,
-      protocolVersion: this.protocolVersion, transport: this.transport, auth: this.auth,
-    };
+    if (this.#info === undefined) {
+      const info: ClientInfo = {
+        id: this.clientId, username: this.username, remoteAddress: this.remoteAddress,
+        protocolVersion: this.protocolVersion, transport: this.transport,
+      };
+      // A getter: the info may be built (e.g. for a redirect hook) before authentication fills the state in.
+      Object.defineProperty(info, 'auth', { get: () => this.#auth, enumerable: true });
+      this.#info = info;
+    }
     return this.#info;
   }
 
@@ -160,6 +165,17 @@ export class Connection implements SessionLink {
   setUsername(username: string | undefined): void {
     this.username = username;
     this.#info = undefined;
+  }
+
+  /** The auth state links fill in at CONNECT; allocated on first use, so connections without auth pay nothing. */
+  get auth(): AuthState {
+    this.#auth ??= newAuthState();
+    return this.#auth;
+  }
+
+  /** When the client's credentials expire (e.g. a JWT's exp), if a link said so. */
+  get authExpiresAtMs(): number | undefined {
+    return this.#auth?.expiresAtMs;
   }
 
   /** A getter, so that checks after an `await` are not narrowed away by the compiler. */
