@@ -119,6 +119,16 @@ describe('mosquitto.conf warnings and process directives', () => {
     ]);
   });
 
+  test('max_qos and max_topic_alias inside a listener block apply broker-wide, with a warning saying so', () => {
+    const config = parse('max_qos 2\nlistener 1883\nmax_qos 1\nmax_topic_alias 5\n');
+    assert.equal(config.options.maximumQoS, 1);
+    assert.equal(config.options.topicAliasMaximum, 5);
+    assert.deepEqual(config.warnings.map((w) => w.message), [
+      `"max_qos" applies to every listener in Culex, not only to the listener at ${FILE}:2 (${FILE}:3).`,
+      `"max_topic_alias" applies to every listener in Culex, not only to the listener at ${FILE}:2 (${FILE}:4).`,
+    ]);
+  });
+
   test('pid_file is kept', () => {
     assert.equal(parse('pid_file /run/mosquitto/mosquitto.pid').pidFile, '/run/mosquitto/mosquitto.pid');
   });

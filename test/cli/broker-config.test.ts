@@ -96,6 +96,7 @@ describe('parseBrokerConfig: each directive', () => {
     ['max_keepalive 60', { maxKeepaliveSeconds: 60 }],
     ['max_keepalive 0', { maxKeepaliveSeconds: 0 }],
     ['max_qos 1', { maximumQoS: 1 }],
+    ['max_topic_alias 0', { topicAliasMaximum: 0 }],
     ['retain_available false', { isRetainAvailable: false }],
   ];
   for (const [text, expected] of table) {
@@ -173,7 +174,8 @@ describe('parseBrokerConfig: each directive', () => {
       'culex_max_client_id_bytes', 'culex_max_subscriptions_per_client', 'culex_max_topic_bytes',
       'culex_max_topic_levels', 'culex_max_write_buffer_bytes', 'dhparamfile', 'enable_proxy_protocol', 'keyfile',
       'listener', 'log_dest', 'log_timestamp', 'log_type', 'max_connections', 'max_inflight_messages',
-      'max_keepalive', 'max_packet_size', 'max_qos', 'max_queued_bytes', 'max_queued_messages', 'message_size_limit',
+      'max_keepalive', 'max_packet_size', 'max_qos', 'max_queued_bytes', 'max_queued_messages', 'max_topic_alias',
+      'message_size_limit',
       'password_file', 'per_listener_settings', 'persistence', 'pid_file', 'port', 'protocol', 'require_certificate',
       'retain_available', 'socket_domain', 'sys_interval', 'tls_keyform', 'tls_version', 'use_identity_as_username',
       'use_subject_as_username', 'user',
@@ -190,7 +192,7 @@ describe('parseBrokerConfig: each directive', () => {
 
 describe('parseBrokerConfig: errors name the file, the line and the directive', () => {
   test('unknown or unsupported directives, including real Mosquitto ones, are refused', () => {
-    for (const directive of ['auth_plugin', 'mount_point', 'http_dir', 'max_topic_alias', 'frobnicate']) {
+    for (const directive of ['auth_plugin', 'mount_point', 'http_dir', 'bind_interface', 'frobnicate']) {
       fails(`port 1883\n\n# comment\n${directive} /x\n`,
         `Unknown or unsupported configuration directive "${directive}" in ${FILE}:4.`, 4);
     }

@@ -1,7 +1,7 @@
 /**
  * Test certificates, generated with the `openssl` command into a temp dir: a CA, two server certificates for
  * 127.0.0.1/localhost signed by it (the second for reload tests), client certificates signed by it (alice, and one
- * without a Common Name), and a self-signed "rogue" client certificate. EC P-256 keys keep it fast.
+ * without a Common Name, and a revoked one listed in `crl.pem`), and a self-signed "rogue" client certificate. EC P-256 keys keep it fast.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -32,6 +32,17 @@ function signed(dir: string, name: string, subject: string, extensions: string, 
     '-CAcreateserial', '-days', '2', '-extfile', `${name}.ext`, '-out', `${name}.crt`);
 }
 
+/** Revokes a certificate and writes the CA's CRL to `crl.pem`, with `openssl ca` and a minimal config. */
+function revoke(dir: string, name: string): void {
+  writeFileSync(join(dir, 'index.txt'), '');
+  writeFileSync(join(dir, 'crlnumber'), '01\n');
+  writeFileSync(join(dir, 'ca.cnf'), '[ca]\ndefault_ca = test\n[test]\ndatabase = index.txt\ncrlnumber = crlnumber\n'
+    + 'default_md = sha256\ndefault_crl_days = 2\n');
+  const ca = ['-config', 'ca.cnf', '-keyfile', 'ca.key', '-cert', 'ca.crt'];
+  openssl(dir, 'ca', ...ca, '-revoke', `${name}.crt`);
+  openssl(dir, 'ca', ...ca, '-gencrl', '-out', 'crl.pem');
+}
+
 /** Generates the set (about 0.2 s). Call `remove()` when done. */
 export function generateCerts(): TestCerts {
   const dir = mkdtempSync(join(tmpdir(), 'culex-certs-'));
@@ -43,6 +54,8 @@ export function generateCerts(): TestCerts {
   const clientExt = 'extendedKeyUsage=clientAuth\n';
   signed(dir, 'alice', '/C=GB/O=Example Org/OU=Sensors/CN=alice', clientExt);
   signed(dir, 'nocn', '/O=Example Org', clientExt);
+  signed(dir, 'revoked', '/CN=revoked', clientExt);
+  revoke(dir, 'revoked');
   newKey(dir, 'rogue');
   openssl(dir, 'req', '-x509', '-new', '-key', 'rogue.key', '-subj', '/CN=mallory', '-days', '2', '-out', 'rogue.crt');
   return {

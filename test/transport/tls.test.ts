@@ -100,6 +100,19 @@ describe('mutual TLS (require_certificate)', () => {
     assert.equal(connects, 1);
   });
 
+  test('crlfile: a revoked client certificate is refused; others still connect', async (t) => {
+    const { port } = await tlsBroker(t, {
+      ...(await loadTlsFiles({
+        certFile: certs.path('server.crt'), keyFile: certs.path('server.key'), caFile: certs.path('ca.crt'),
+        crlFile: certs.path('crl.pem'),
+      })),
+      isCertificateRequired: true,
+    });
+    await expectRefused(`mqtts://127.0.0.1:${port}`, clientCert('revoked'));
+    const ok = await mqttClient(t, `mqtts://127.0.0.1:${port}`, clientCert('alice'));
+    assert.ok(ok.connected);
+  });
+
   test('capath: every certificate file in the directory is trusted', async (t) => {
     const dir = certs.path('capath');
     mkdirSync(dir, { recursive: true });
@@ -146,6 +159,43 @@ describe('mutual TLS (require_certificate)', () => {
       '--cert', certs.path('alice.crt'), '--key', certs.path('alice.key'), '-i', 'mpub', '-t', 'x', '-m', 'y', '-q', '1']);
     assert.equal(pub.code, 0, pub.stderr);
     assert.equal((await info).username, 'alice');
+  });
+});
+
+describe('loadTlsFiles', () => {
+  test('maps every Mosquitto setting to Node\'s secure-context options', async () => {
+    const options = await loadTlsFiles({
+      certFile: certs.path('server.crt'), keyFile: certs.path('server.key'), caFile: certs.path('ca.crt'),
+      crlFile: certs.path('crl.pem'), minVersion: 'TLSv1.3', ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256',
+      ciphersTls13: 'TLS_AES_256_GCM_SHA384',
+    });
+    assert.deepEqual(options.cert, certs.read('server.crt'));
+    assert.deepEqual(options.key, certs.read('server.key'));
+    assert.deepEqual(options.ca, [certs.read('ca.crt')]);
+    assert.deepEqual(options.crl, certs.read('crl.pem'));
+    assert.equal(options.minVersion, 'TLSv1.3');
+    assert.equal(options.ciphers, 'TLS_AES_256_GCM_SHA384:ECDHE-ECDSA-AES128-GCM-SHA256');
+    assert.equal((await loadTlsFiles({ certFile: certs.path('server.crt'), keyFile: certs.path('server.key') })).minVersion,
+      'TLSv1.2');
+  });
+
+  test('a missing file is named in the error', async () => {
+    await assert.rejects(loadTlsFiles({ certFile: certs.path('server.crt'), keyFile: '/nonexistent/k.pem' }),
+      /^Error: Unable to load keyfile "\/nonexistent\/k.pem": ENOENT/);
+    await assert.rejects(loadTlsFiles({ certFile: certs.path('server.crt'), keyFile: certs.path('server.key'),
+      caPath: '/nonexistent/ca.d' }), /Unable to load capath "\/nonexistent\/ca.d"/);
+  });
+
+  test('ciphers: a client offering only ciphers outside the list is refused', async (t) => {
+    const { port } = await tlsBroker(t, {
+      ...(await loadTlsFiles({ certFile: certs.path('server.crt'), keyFile: certs.path('server.key'),
+        ciphers: 'ECDHE-ECDSA-AES256-GCM-SHA384' })),
+      maxVersion: 'TLSv1.2',
+    });
+    const offer = (cipher: string): IClientOptions => ({ ca: certs.read('ca.crt'), ...({ ciphers: cipher } as IClientOptions) });
+    assert.match(await expectRefused(`mqtts://127.0.0.1:${port}`, offer('ECDHE-ECDSA-AES128-GCM-SHA256')), /handshake|cipher/i);
+    const ok = await mqttClient(t, `mqtts://127.0.0.1:${port}`, offer('ECDHE-ECDSA-AES256-GCM-SHA384'));
+    assert.ok(ok.connected);
   });
 });
 

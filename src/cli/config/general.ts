@@ -6,7 +6,7 @@
  * = limit + an allowance for the header, topic and properties (MESSAGE_OVERHEAD_BYTES + the topic limit). A payload
  * slightly over the limit may therefore pass; one well over it is refused.
  */
-import type { BrokerConfig, Directive, ParseState } from './types.js';
+import type { BrokerConfig, Directive, Line, ParseState } from './types.js';
 import { bool, int, limitOrUnlimited, MAX_TIMER_MS, one, rest } from './values.js';
 
 const PROTOCOL_MAX_PACKET_BYTES = 268_435_460;
@@ -42,8 +42,13 @@ export const generalDirectives: readonly Directive[] = [
   global('max_keepalive', (line, { config }) => {
     config.options.maxKeepaliveSeconds = int(line, 0, 65_535, 'an integer from 0 (no maximum) to 65535');
   }),
-  global('max_qos', (line, { config }) => {
-    config.options.maximumQoS = int(line, 0, 2, '0, 1 or 2') as 0 | 1 | 2;
+  global('max_qos', (line, state) => {
+    state.config.options.maximumQoS = int(line, 0, 2, '0, 1 or 2') as 0 | 1 | 2;
+    warnIfInListenerBlock(line, state);
+  }),
+  global('max_topic_alias', (line, state) => {
+    state.config.options.topicAliasMaximum = int(line, 0, 65_535, 'an integer from 0 (no aliases) to 65535');
+    warnIfInListenerBlock(line, state);
   }),
   global('retain_available', (line, { config }) => {
     config.options.isRetainAvailable = bool(line);
@@ -80,6 +85,16 @@ export const generalDirectives: readonly Directive[] = [
     config.options.maxWriteBufferBytes = int(line, 1, Number.MAX_SAFE_INTEGER, 'a positive integer');
   }),
 ];
+
+/**
+ * Mosquitto sets `max_qos` and `max_topic_alias` per listener; Culex has one value for the broker. Inside a listener
+ * block the value still applies to every listener, and the warning says so rather than let it pass silently.
+ */
+function warnIfInListenerBlock(line: Line, state: ParseState): void {
+  if (state.currentListener === state.config.defaultListener) return;
+  line.warn(`"${line.directive}" applies to every listener in Culex, not only to the listener at `
+    + `${state.currentListener.origin}`);
+}
 
 /** `message_size_limit` and `max_packet_size` both bound `maxPacketBytes`; the tighter one wins. */
 export function applyPacketLimits(state: ParseState): void {
