@@ -53,10 +53,9 @@ function parseV1(bytes: Buffer): ProxyHeader {
   const address = fields[2]!;
   const port = Number(fields[4]);
   if (!/^\d{1,5}$/.test(fields[4]!) || port > 65_535) throw new ProxyProtocolError('bad source port in PROXY v1 header');
-  if (family === 'TCP4' ? !isIpv4(address) : !address.includes(':')) {
-    throw new ProxyProtocolError(`bad source address "${address}" in PROXY v1 header`);
-  }
-  return { isComplete: true, headerBytes: end + 2, source: formatAddress(address, port) };
+  const canonical = family === 'TCP4' ? (isIpv4(address) ? address : undefined) : canonicalIpv6(address);
+  if (canonical === undefined) throw new ProxyProtocolError(`bad source address "${address}" in PROXY v1 header`);
+  return { isComplete: true, headerBytes: end + 2, source: formatAddress(canonical, port) };
 }
 
 function parseV2(bytes: Buffer): ProxyHeader {
@@ -84,7 +83,8 @@ function parseV2(bytes: Buffer): ProxyHeader {
     if (length < 36) throw new ProxyProtocolError('PROXY v2 IPv6 address block too short');
     const groups: string[] = [];
     for (let i = 0; i < 16; i += 2) groups.push(body.readUInt16BE(i).toString(16));
-    return { isComplete: true, headerBytes: total, source: formatAddress(groups.join(':'), body.readUInt16BE(32)) };
+    const address = canonicalIpv6(groups.join(':'))!;
+    return { isComplete: true, headerBytes: total, source: formatAddress(address, body.readUInt16BE(32)) };
   }
   if (family === 3) {
     if (length < 216) throw new ProxyProtocolError('PROXY v2 Unix address block too short');
@@ -98,6 +98,16 @@ function parseV2(bytes: Buffer): ProxyHeader {
 function isIpv4(address: string): boolean {
   const parts = address.split('.');
   return parts.length === 4 && parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255);
+}
+
+/** The compressed lower-case form of an IPv6 address (`2001:db8::7`), or undefined when it is not one. */
+function canonicalIpv6(address: string): string | undefined {
+  if (!address.includes(':') || !/^[0-9a-fA-F:.]+$/.test(address)) return undefined;
+  try {
+    return new URL(`http://[${address}]/`).hostname.slice(1, -1);
+  } catch {
+    return undefined;
+  }
 }
 
 function formatAddress(address: string, port: number): string {

@@ -37,6 +37,7 @@ describe('parseProxyHeader', () => {
   const v1Cases: [string, string | undefined, number][] = [
     ['PROXY TCP4 203.0.113.7 10.0.0.1 5555 1883\r\n', '203.0.113.7:5555', 43],
     ['PROXY TCP6 2001:db8::1 2001:db8::2 40000 8883\r\n', '[2001:db8::1]:40000', 47],
+    ['PROXY TCP6 2001:DB8:0:0:0:0:0:1 ::1 40000 8883\r\n', '[2001:db8::1]:40000', 48],
     ['PROXY UNKNOWN\r\n', undefined, 15],
     ['PROXY UNKNOWN ffff::1 ffff::2 1 2\r\n', undefined, 35],
   ];
@@ -58,6 +59,8 @@ describe('parseProxyHeader', () => {
     ['PROXY TCP4 1.2.3.999 5.6.7.8 1 1883\r\n', /bad source address/],
     ['PROXY UDP4 1.2.3.4 5.6.7.8 1 2\r\n', /malformed PROXY protocol v1 header/],
     ['PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n', /malformed PROXY protocol v1 header/],
+    ['PROXY TCP6 2001:zz::1 ::1 1 2\r\n', /bad source address "2001:zz::1"/],
+    ['PROXY TCP6 1.2.3.4 ::1 1 2\r\n', /bad source address "1.2.3.4"/],
     [`PROXY TCP6 ${'a'.repeat(120)}`, /longer than 107 bytes/],
   ];
   for (const [text, error] of v1Errors) {
@@ -81,7 +84,7 @@ describe('parseProxyHeader', () => {
     block.writeUInt16BE(40001, 32);
     block.writeUInt16BE(8883, 34);
     assert.deepEqual(parseProxyHeader(v2(1, 0x21, block), 2),
-      { isComplete: true, headerBytes: 52, source: '[2001:db8:0:0:0:0:0:7]:40001' });
+      { isComplete: true, headerBytes: 52, source: '[2001:db8::7]:40001' });
   });
 
   test('v2 Unix addresses give the path; LOCAL and UNSPEC keep the socket address', () => {
