@@ -115,10 +115,14 @@ function entriesFor(table: AclTable, client: ClientInfo): AclEntry[] {
 
 /** Mosquitto's decision for one topic name. */
 export function checkAcl(table: AclTable, client: ClientInfo, topic: string, access: number): boolean {
+  return checkEntries(entriesFor(table, client), topic, access);
+}
+
+/** The decision over a client's effective entries (see `entriesFor`). */
+function checkEntries(entries: readonly AclEntry[], topic: string, access: number): boolean {
   if (access === AclAccess.Write && topic.startsWith('$SYS') && !topic.startsWith('$SYS/broker/connection/')) {
     return false;
   }
-  const entries = entriesFor(table, client);
   for (const e of entries) if (e.access === AclAccess.None && matchTopic(e.filter, topic)) return false;
   for (const e of entries) if ((e.access & access) !== 0 && matchTopic(e.filter, topic)) return true;
   return false;
@@ -180,6 +184,11 @@ export class AclFileAuth implements AuthLink {
   readonly name = 'acl_file';
   readonly path: string;
   #table: AclTable = { anonymous: [], users: new Map(), patterns: [] };
+  /**
+   * Each client's effective entries (patterns expanded), computed once per client and table: the read check runs
+   * for every delivery. Keyed by the connection's ClientInfo object, so it goes away with the connection.
+   */
+  readonly #expanded = new WeakMap<ClientInfo, { table: AclTable; entries: AclEntry[] }>();
 
   constructor(path: string) {
     this.path = path;
@@ -196,8 +205,16 @@ export class AclFileAuth implements AuthLink {
     this.#table = parseAclFile(text, this.path);
   }
 
+  #entries(client: ClientInfo): AclEntry[] {
+    const cached = this.#expanded.get(client);
+    if (cached !== undefined && cached.table === this.#table) return cached.entries;
+    const entries = entriesFor(this.#table, client);
+    this.#expanded.set(client, { table: this.#table, entries });
+    return entries;
+  }
+
   authorizePublish(client: ClientInfo, request: { topic: string }): Verdict {
-    return checkAcl(this.#table, client, request.topic, AclAccess.Write) ? 'allow' : 'deny';
+    return checkEntries(this.#entries(client), request.topic, AclAccess.Write) ? 'allow' : 'deny';
   }
 
   authorizeSubscribe(client: ClientInfo, request: SubscribeRequest): Verdict {
@@ -205,6 +222,6 @@ export class AclFileAuth implements AuthLink {
   }
 
   authorizeRead(client: ClientInfo, topic: string): Verdict {
-    return checkAcl(this.#table, client, topic, AclAccess.Read) ? 'allow' : 'deny';
+    return checkEntries(this.#entries(client), topic, AclAccess.Read) ? 'allow' : 'deny';
   }
 }
