@@ -15,3 +15,4 @@ import './integration/10-sys.test.js';
 import './integration/11-interop-mqttjs.test.js';
 import './integration/12-mosquitto-clients.test.js';
 import './integration/backpressure.test.js';
+import './integration/wire-forward.test.js';

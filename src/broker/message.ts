@@ -20,6 +20,8 @@ export class Message implements StoredMessage {
   /** Client id of the publisher, or undefined for the broker's own messages ($SYS, wills keep the owner's id). */
   readonly publisherId: string | undefined;
   #isDetached = false;
+  /** The encoding slot that holds the bytes as received (`adoptWire`), or -1. */
+  #wireIndex = -1;
   readonly #encodings: (EncodedPublish | undefined)[] = [undefined, undefined, undefined, undefined,
     undefined, undefined, undefined, undefined];
 
@@ -51,6 +53,28 @@ export class Message implements StoredMessage {
     if (this.#isDetached) return;
     this.payload = Buffer.from(this.payload);
     this.#isDetached = true;
+    if (this.#wireIndex >= 0) {
+      this.#encodings[this.#wireIndex] = undefined;
+      this.#wireIndex = -1;
+    }
+  }
+
+  /**
+   * Takes the PUBLISH as it was received from a 3.1/3.1.1 client (a view of the socket chunk, valid this turn) as
+   * the 3.1/3.1.1 encoding of its own variant: at QoS 0 it is what QoS 0 subscribers get, at QoS 1/2 the template
+   * whose packet id, QoS and DUP `publishForRecipient` patches. Dropped by `detach()`, which ends the turn's view.
+   */
+  adoptWire(bytes: Buffer): void {
+    if (bytes.length < 4 || bytes[0]! >> 4 !== 3 || this.#isDetached) return;
+    let header = 1;
+    while ((bytes[header]! & 0x80) !== 0) header++;
+    header++;
+    const isQos0 = this.qos === 0;
+    const index = (isQos0 ? 0 : 2) + (this.retain ? 1 : 0);
+    this.#encodings[index] = {
+      bytes, qos: this.qos, packetIdOffset: isQos0 ? -1 : header + 2 + bytes.readUInt16BE(header),
+    };
+    this.#wireIndex = index;
   }
 
   isExpired(nowMs: number): boolean {

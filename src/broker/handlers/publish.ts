@@ -34,7 +34,7 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void | P
   }
   const hook = conn.broker.hooks.authorizePublish;
   if (hook === undefined) {
-    accept(conn, packet, topic);
+    accept(conn, packet, topic, true);
     return;
   }
   let answer: boolean | Promise<boolean>;
@@ -45,24 +45,24 @@ export function handlePublish(conn: Connection, packet: PublishPacket): void | P
     answer = false;
   }
   if (!isPromise(answer)) {
-    decide(conn, packet, topic, answer);
+    decide(conn, packet, topic, answer, true);
     return;
   }
   // Keep the payload valid after this turn: it is a view of a socket chunk.
   const held: PublishPacket = { ...packet, payload: Buffer.from(packet.payload) };
   return answer.then(
-    (isAllowed) => decide(conn, held, topic, isAllowed),
+    (isAllowed) => decide(conn, held, topic, isAllowed, false),
     (err: unknown) => {
       conn.broker.logger.error(`authorizePublish hook failed for ${conn.clientId}: ${(err as Error).message}`);
-      decide(conn, held, topic, false);
+      decide(conn, held, topic, false, false);
     },
   );
 }
 
-function decide(conn: Connection, packet: PublishPacket, topic: string, isAllowed: boolean): void {
+function decide(conn: Connection, packet: PublishPacket, topic: string, isAllowed: boolean, isCurrent: boolean): void {
   if (conn.state === 'closed') return;
   if (isAllowed === true) {
-    accept(conn, packet, topic);
+    accept(conn, packet, topic, isCurrent);
     return;
   }
   conn.broker.logger.info(`Denied PUBLISH from ${conn.clientId} to '${topic}'.`);
@@ -71,13 +71,16 @@ function decide(conn: Connection, packet: PublishPacket, topic: string, isAllowe
     `not authorized to publish to '${topic}'`);
 }
 
-function accept(conn: Connection, packet: PublishPacket, topic: string): void {
+/** `isCurrent`: the packet is the one the decoder just returned, so its bytes as received are still at hand. */
+function accept(conn: Connection, packet: PublishPacket, topic: string, isCurrent: boolean): void {
   const { broker } = conn;
   broker.stats.publishReceived++;
   const props = packet.properties;
   const expiresAtMs = props?.messageExpiryInterval === undefined
     ? undefined : Date.now() + props.messageExpiryInterval * 1000;
   const message = new Message(topic, packet.payload, packet.qos, packet.retain, props, conn.clientId, expiresAtMs);
+  // A 3.1/3.1.1 PUBLISH is forwarded to 3.1/3.1.1 subscribers at its own QoS level as it came: no encoding.
+  if (isCurrent && conn.protocolVersion !== 5) message.adoptWire(conn.decoder.lastPacketBytes());
   if (packet.retain) broker.retain(message);
   broker.publishingConnection = conn;
   const delivered = broker.route(message);
