@@ -15,6 +15,7 @@ import type { Cleanup } from '../helpers/raw-client.js';
 const bin = new URL('../../bin/culex.js', import.meta.url).pathname;
 const MOSQUITTO_PASSWD = '/usr/bin/mosquitto_passwd';
 const passwdSkip = existsSync(MOSQUITTO_PASSWD) ? false : `${MOSQUITTO_PASSWD} not found`;
+const scriptSkip = existsSync('/usr/bin/script') ? false : '/usr/bin/script (util-linux) not found';
 
 interface Result { code: number | null; stdout: string; stderr: string }
 
@@ -80,6 +81,34 @@ describe('culex passwd', () => {
     assert.deepEqual(await culex([file, 'carol'], 'only-once\n'),
       { code: 1, stdout: 'Password: \nReenter password: ', stderr: 'Error: Empty password.\n' });
     assert.equal(await passwordOf(file, 'carol', 'pw1'), true, 'unchanged after the failures');
+  });
+
+  test('on a terminal the password is not echoed (a pty from util-linux script)', { skip: scriptSkip }, async (t) => {
+    const file = join(tempDir(t), 'pw');
+    const child = spawn('/usr/bin/script', ['-qec', `${process.execPath} ${bin} passwd -c ${file} tty`, '/dev/null'],
+      { stdio: ['pipe', 'pipe', 'pipe'] });
+    t.after(() => child.kill('SIGKILL'));
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    const waitFor = (text: string) => new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no '${text}' in: ${out}`)), 10_000);
+      const check = (): void => {
+        if (!out.includes(text)) return;
+        clearTimeout(timer);
+        child.stdout.off('data', check);
+        resolve();
+      };
+      child.stdout.on('data', check);
+      check();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    await waitFor('Password: ');
+    child.stdin.write('typed-secret\r');
+    await waitFor('Reenter password: ');
+    child.stdin.write('typed-secret\r');
+    assert.equal(await exited, 0, out);
+    assert.equal(out.includes('typed-secret'), false, `echoed: ${JSON.stringify(out)}`);
+    assert.equal(await passwordOf(file, 'tty', 'typed-secret'), true);
   });
 
   test('-U hashes a plain-text file in place', async (t) => {
