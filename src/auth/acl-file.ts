@@ -3,7 +3,7 @@
  *
  * Format (mosquitto.conf(5)): `topic [read|write|readwrite|deny] <filter>` lines before any `user` line apply to
  * clients without a username; after `user <name>` they apply to that user; `pattern [access] <filter>` lines apply
- * to every client wherever they appear, with a level of exactly `%c` or `%u` replaced by the client id or username.
+ * to every client wherever they appear, with `%c` and `%u` replaced by the client id and username.
  * No access word means readwrite. `#` starts a comment line. Anything else is an error naming the line.
  *
  * Decisions, as Mosquitto 2.0 makes them: `deny` entries are checked first; then the client's own entries, then
@@ -87,18 +87,22 @@ export function parseAclFile(text: string, fileName: string): AclTable {
   return table;
 }
 
-/** Replaces levels that are exactly %c / %u; undefined when the pattern cannot apply to this client. */
+/**
+ * Replaces %c / %u wherever they appear (Mosquitto 2.0 does, though its manual says a whole level); undefined when
+ * the pattern cannot apply to this client (no username for %u, or a value that would widen the filter).
+ */
 export function expandPattern(filter: string, client: ClientInfo): string | undefined {
   if (!filter.includes('%')) return filter;
-  const levels = filter.split('/');
-  for (let i = 0; i < levels.length; i++) {
-    const level = levels[i];
-    if (level !== '%c' && level !== '%u') continue;
-    const value = level === '%c' ? client.id : client.username;
-    if (value === undefined || /[+#/]/.test(value)) return undefined;
-    levels[i] = value;
-  }
-  return levels.join('/');
+  let isApplicable = true;
+  const expanded = filter.replace(/%[cu]/g, (token) => {
+    const value = token === '%c' ? client.id : client.username;
+    if (value === undefined || /[+#/]/.test(value)) {
+      isApplicable = false;
+      return token;
+    }
+    return value;
+  });
+  return isApplicable ? expanded : undefined;
 }
 
 /** The client's effective entries: its own, then the patterns expanded for it. */

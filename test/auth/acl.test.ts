@@ -115,6 +115,13 @@ describe('acl_file decisions (Mosquitto 2.0 semantics)', () => {
     assert.equal(checkAcl(t, client(undefined), '$SYS/x', Read), false);
   });
 
+  test('%u and %c are replaced anywhere in a pattern, as Mosquitto 2.0 does', () => {
+    const t = parseAclFile('pattern readwrite p/x%uy\npattern readwrite q/%u-%c/z\n', 'acl');
+    assert.equal(checkAcl(t, client('alice', 'cid'), 'p/xalicey', Write), true);
+    assert.equal(checkAcl(t, client('alice', 'cid'), 'p/xaliceY', Write), false);
+    assert.equal(checkAcl(t, client('alice', 'cid'), 'q/alice-cid/z', Write), true);
+  });
+
   test('a pattern is skipped when the id or username would widen it (+, #, /) — CVE-2017-7650', () => {
     const t = parseAclFile('pattern readwrite p/%u/#\npattern readwrite c/%c\n', 'acl');
     assert.equal(checkAcl(t, client('#'), 'p/bob/x', Write), false);
