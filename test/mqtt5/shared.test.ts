@@ -163,6 +163,54 @@ describe('MQTT 5 shared subscriptions', () => {
     await a.expectNothing(100);
   });
 
+  test("strategy 'leastBusy': a member with messages unacknowledged is passed over", async (t) => {
+    const { port } = await brokerFor(t, { sharedSubscriptionStrategy: 'leastBusy' });
+    const busy = await openClient(t, port, { ...V5, clientId: 'busy' });
+    const idle = await openClient(t, port, { ...V5, clientId: 'idle' });
+    await busy.subscribe([['$share/g/q', 1]]);
+    await idle.subscribe([['$share/g/q', 1]]);
+    const pub = await openClient(t, port, { ...V5, clientId: 'pub' });
+    // Both idle: the first member in joining order gets m1, and never acknowledges it.
+    await publishQos1(pub, 'q', ['m1']);
+    assert.equal((await busy.nextOf('publish')).payload.toString(), 'm1');
+    for (const m of ['m2', 'm3', 'm4']) {
+      await publishQos1(pub, 'q', [m]);
+      const p = await idle.nextOf('publish');
+      assert.equal(p.payload.toString(), m);
+      await idle.acknowledge(p);
+      await idle.ping(); // the PUBACK is processed before the next message is routed
+    }
+    await busy.expectNothing(100);
+  });
+
+  test("strategy 'random': each message reaches exactly one member of the group", async (t) => {
+    const { port } = await brokerFor(t, { sharedSubscriptionStrategy: 'random' });
+    const members = [
+      await openClient(t, port, { ...V5, clientId: 'r1' }),
+      await openClient(t, port, { ...V5, clientId: 'r2' }),
+      await openClient(t, port, { ...V5, clientId: 'r3' }),
+    ];
+    for (const m of members) await m.subscribe([['$share/g/q', 0]]);
+    const pub = await openClient(t, port, { ...V5, clientId: 'pub' });
+    const payloads = Array.from({ length: 30 }, (_, i) => String(i));
+    for (const payload of payloads) await pub.publish({ topic: 'q', payload, properties: Buffer.alloc(0) });
+    await pub.ping();
+    await Promise.all(members.map((m) => m.expectNothing(150).catch(() => {})));
+    const all = members.flatMap((m) => m.pending.filter((p) => p.type === 'publish')
+      .map((p) => (p.type === 'publish' ? p.payload.toString() : '')));
+    assert.deepEqual(all.toSorted((a, b) => Number(a) - Number(b)), payloads);
+  });
+
+  test('an unknown strategy name is a ConfigError', async () => {
+    const { createBroker } = await import('../../src/index.js');
+    assert.throws(() => createBroker({ sharedSubscriptionStrategy: 'fastest' as 'random' }),
+      { code: 'CULEX_ERR_CONFIG' });
+    assert.throws(() => createBroker({ receiveMaximum: 0 }), { code: 'CULEX_ERR_CONFIG' });
+    assert.throws(() => createBroker({ receiveMaximumExceeded: 'ignore' as 'log' }), { code: 'CULEX_ERR_CONFIG' });
+    assert.throws(() => createBroker({ outboundTopicAliasPolicy: 'mru' as 'lru' }), { code: 'CULEX_ERR_CONFIG' });
+    assert.throws(() => createBroker({ outboundTopicAliasMaximum: 70_000 }), { code: 'CULEX_ERR_CONFIG' });
+  });
+
   test('a shared subscription carries its Subscription Identifier [MQTT-3.3.4-4]', async (t) => {
     const { port } = await brokerFor(t);
     const a = await openClient(t, port, { ...V5, clientId: 'a' });
