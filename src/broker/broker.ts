@@ -147,6 +147,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
     return this.#router.route(message);
   }
 
+  get lastRouteQuotaDrops(): number {
+    return this.#router.lastQuotaDrops;
+  }
+
   retain(message: Message): void {
     if (message.payload.length === 0) {
       // [MQTT-3.3.1-6/10]: an empty retained message removes the one stored and is not stored itself.

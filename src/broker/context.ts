@@ -36,6 +36,8 @@ export interface BrokerContext {
   readonly ready: Promise<void>;
   /** Fan a message out to matching subscribers; returns how many sessions got it. */
   route(message: Message): number;
+  /** Sessions of the last `route` that dropped the message because their queue was full (a quota). */
+  readonly lastRouteQuotaDrops: number;
   /** Store or clear a retained message [MQTT-3.3.1-5/6/7]. */
   retain(message: Message): void;
   /** Creates a session bound to this broker's limits and store. */

@@ -36,6 +36,8 @@ export class Router {
   readonly #canRead: ((client: ClientInfo, topic: string) => boolean) | undefined;
   /** Memberships over all shared groups (for `$SYS` subscription counts). */
   sharedMemberCount = 0;
+  /** Sessions of the last `route` call that dropped the message because their queue was full. */
+  lastQuotaDrops = 0;
   readonly #strategy: SharedSubscriptionStrategy;
 
   /**
@@ -48,7 +50,9 @@ export class Router {
     this.#strategy = strategy;
   }
 
+  /** Fans `message` out; returns how many sessions took it (`lastQuotaDrops` says how many could not). */
   route(message: Message): number {
+    this.lastQuotaDrops = 0;
     let delivered = this.#routeDirect(message);
     if (this.sharedTrie.size > 0) delivered += this.#routeShared(message);
     return delivered;
@@ -88,9 +92,10 @@ export class Router {
       session.routeStamp = sent;
       // Live messages go out with RETAIN=0 [MQTT-3.3.1-12] unless MQTT 5 Retain As Published says otherwise
       // [MQTT-3.3.1-13].
-      session.deliver(message, session.routeQos, entry.retainAsPublished && message.retain, false, session.routeIds);
+      if (session.deliver(message, session.routeQos, entry.retainAsPublished && message.retain, false,
+        session.routeIds)) delivered++;
+      else this.lastQuotaDrops++;
       session.routeIds = undefined;
-      delivered++;
     }
     matches.length = 0;
     return delivered;
@@ -104,18 +109,18 @@ export class Router {
     for (let i = 0; i < count; i++) {
       const member = groups[i]!.pick(message, this.#strategy);
       if (member === undefined) continue;
-      this.#deliverShared(message, member, groups[i]!);
-      delivered++;
+      if (this.#deliverShared(message, member, groups[i]!)) delivered++;
+      else this.lastQuotaDrops++;
     }
     groups.length = 0;
     return delivered;
   }
 
-  #deliverShared(message: Message, member: SharedMember, group: SharedGroup): void {
-    if (this.#canRead !== undefined && !isReadable(this.#canRead, member.session, message.topic)) return;
+  #deliverShared(message: Message, member: SharedMember, group: SharedGroup): boolean {
+    if (this.#canRead !== undefined && !isReadable(this.#canRead, member.session, message.topic)) return true;
     const qos = member.qos < message.qos ? member.qos : message.qos;
     const ids = member.subscriptionId === 0 ? undefined : [member.subscriptionId];
-    member.session.deliver(message, qos, member.retainAsPublished && message.retain, false, ids, group);
+    return member.session.deliver(message, qos, member.retainAsPublished && message.retain, false, ids, group);
   }
 
   /** Adds (or replaces) a session's membership of `$share/{shareName}/{topicFilter}`. */

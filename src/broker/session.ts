@@ -134,16 +134,17 @@ export class Session {
    * QoS 1/2 goes in flight when the window has room and the queue is empty, else waits in the queue.
    * `isExemptFromLimit` is for retained messages sent on SUBSCRIBE: they are paced by the window but never dropped.
    * `subscriptionIds` go out with the message (MQTT 5); `group` is the shared subscription group that chose us.
+   * Returns false only when the queue limit made the session drop the message (a quota, for PUBACK 0x97).
    */
   deliver(message: Message, qos: QoS, retain: boolean, isExemptFromLimit = false,
-    subscriptionIds: readonly number[] | undefined = undefined, group: SharedGroup | undefined = undefined): void {
+    subscriptionIds: readonly number[] | undefined = undefined, group: SharedGroup | undefined = undefined): boolean {
     if (qos === 0) {
       // Sent now, unless messages wait ahead of it: then it queues too, so the client sees one order across
       // QoS levels (stronger than [MQTT-4.6.0-6], which orders per topic and QoS). Offline sessions drop QoS 0.
-      if (this.link === null) return;
+      if (this.link === null) return true;
       if (this.queuedCount === 0) {
         this.link.sendPublish(message, 0, 0, retain, false, subscriptionIds);
-        return;
+        return true;
       }
     }
     const entry: OutEntry = {
@@ -151,16 +152,17 @@ export class Session {
     };
     if (this.link !== null && this.queuedCount === 0 && this.inflight.size < this.#window()) {
       if (this.#send(entry)) this.#save(entry);
-      return;
+      return true;
     }
     if (!isExemptFromLimit && this.#isQueueFull(message)) {
       this.#drop('queue full');
-      return;
+      return false;
     }
     message.detach();
     this.#queue.push(entry);
     this.#queuedBytes += message.payload.length;
     this.#save(entry);
+    return true;
   }
 
   #drop(reason: string): void {

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { brokerFor } from '../helpers/broker.js';
-import { publish, subscribe, unsubscribe } from '../helpers/packets.js';
+import { publish, pubrel, subscribe, unsubscribe } from '../helpers/packets.js';
 import { openClient } from '../helpers/raw-client.js';
 import { openMqttJs, parseProperties, prop, props, propertyValues, PropertyId } from '../helpers/v5-routing.js';
 
@@ -253,6 +253,33 @@ describe('MQTT 5 reason codes and Reason Strings', () => {
     assert.deepEqual(suback.codes, [1, 0x87, 2, 0x97]);
     const [reason] = propertyValues(suback.properties, PropertyId.ReasonString) as string[];
     assert.match(reason ?? '', /secret.*not authorized.*'c'.*quota/);
+  });
+
+  test('PUBACK/PUBREC 0x97 Quota exceeded when every matching subscriber\'s queue is full (MQTT.js too)', async (t) => {
+    const { port } = await brokerFor(t, { maxQueuedMessages: 1 });
+    const away = { ...V5, clientId: 'away', clean: false, properties: prop.sessionExpiryInterval(60) };
+    const sub = await openClient(t, port, away);
+    await sub.subscribe([['full', 2]]);
+    sub.destroy();
+    await new Promise((r) => sub.socket.once('close', r));
+    const c = await openClient(t, port, { ...V5, clientId: 'c' });
+    c.send(publish({ topic: 'full', payload: 'fits', qos: 1, packetId: 1, properties: NO_PROPS }));
+    assert.equal((await c.nextOf('puback')).reasonCode, 0);
+    c.send(publish({ topic: 'full', payload: 'over', qos: 1, packetId: 2, properties: NO_PROPS }));
+    const over = await c.nextOf('puback');
+    assert.equal(over.reasonCode, 0x97);
+    assert.match(String(propertyValues(over.properties, PropertyId.ReasonString)[0]), /queue/);
+    c.send(publish({ topic: 'full', payload: 'over', qos: 2, packetId: 3, properties: NO_PROPS }));
+    assert.equal((await c.nextOf('pubrec')).reasonCode, 0x97);
+    // A failure PUBREC ends the QoS 2 flow: the id is not waiting for PUBREL.
+    c.send(pubrel(3));
+    const comp = await c.nextOf('pubcomp');
+    assert.equal(comp.reasonCode, 0x92);
+    const js = await openMqttJs(t, port, { clientId: 'js' });
+    await assert.rejects(js.publishAsync('full', 'over', { qos: 1 }), /Quota exceeded/);
+    const back = await openClient(t, port, away);
+    assert.equal((await back.nextOf('publish')).payload.toString(), 'fits');
+    await back.expectNothing(100);
   });
 
   test('UNSUBACK per filter: 0x00, and 0x11 No subscription existed', async (t) => {

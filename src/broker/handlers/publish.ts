@@ -86,11 +86,18 @@ function accept(conn: Connection, packet: PublishPacket, topic: string, isCurren
   const delivered = broker.route(message);
   broker.publishingConnection = null;
   if (broker.hasPublishedListeners) broker.emitEvent('published', message, conn.info);
-  if (packet.qos === 2) {
+  // MQTT 5: 0x97 Quota exceeded when subscribers matched but every one of them had to drop the message (queue
+  // full) and it was not kept as retained either; for QoS 2 that failure PUBREC ends the flow (MQTT 5 section 4.3.3).
+  const isOverQuota = delivered === 0 && broker.lastRouteQuotaDrops > 0 && !packet.retain && conn.protocolVersion === 5;
+  if (packet.qos === 2 && !isOverQuota) {
     conn.session!.incomingQos2.add(packet.packetId!);
     if (!conn.session!.isClean) broker.persistence.putIncomingQos2(conn.clientId, packet.packetId!);
   }
   if (packet.qos === 0) return;
+  if (isOverQuota) {
+    ackPublish(conn, packet, ReasonCode.QuotaExceeded, 'the queue of every matching subscriber is full');
+    return;
+  }
   const reasonCode = delivered === 0 && conn.protocolVersion === 5 ? ReasonCode.NoMatchingSubscribers : ReasonCode.Success;
   if (!broker.persistence.isDurable) {
     ackPublish(conn, packet, reasonCode);
