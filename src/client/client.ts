@@ -484,12 +484,18 @@ export class MqttClient extends EventEmitter<api.ClientEvents> {
       return new MqttClientError('MQTT_ERR_PUBLISH_REFUSED', 'the server does not support retained messages',
         { reasonCode: ReasonCode.RetainNotSupported });
     }
-    if (conn.serverMaxPacketBytes !== Infinity) {
-      const size = encodedLength(this.#publishPacket(m, false, undefined), this.#o.protocolVersion);
-      if (size > conn.serverMaxPacketBytes) {
-        return new MqttClientError('MQTT_ERR_PACKET_TOO_LARGE', `a ${size}-byte PUBLISH exceeds the server's Maximum `
-          + `Packet Size of ${conn.serverMaxPacketBytes} bytes [MQTT-3.1.2-24]`, { reasonCode: ReasonCode.PacketTooLarge });
-      }
+    let size: number;
+    try {
+      size = encodedLength(this.#publishPacket(m, false, undefined), this.#o.protocolVersion);
+    } catch (cause) {
+      // The encoder refuses what the wire cannot carry: a property PUBLISH may not have, a packet over 256 MiB.
+      const isTooLarge = /remaining length/.test((cause as Error).message);
+      return new MqttClientError(isTooLarge ? 'MQTT_ERR_PACKET_TOO_LARGE' : 'MQTT_ERR_INVALID_ARGUMENT',
+        `cannot encode this PUBLISH: ${(cause as Error).message}`, { cause });
+    }
+    if (size > conn.serverMaxPacketBytes) {
+      return new MqttClientError('MQTT_ERR_PACKET_TOO_LARGE', `a ${size}-byte PUBLISH exceeds the server's Maximum `
+        + `Packet Size of ${conn.serverMaxPacketBytes} bytes [MQTT-3.1.2-24]`, { reasonCode: ReasonCode.PacketTooLarge });
     }
     return undefined;
   }

@@ -47,6 +47,9 @@ for (const target of targets) {
         { code: 'MQTT_ERR_PACKET_TOO_LARGE', reasonCode: 0x95 });
       assert.equal(log.sent.length, 0);
       await client.publish('small', Buffer.alloc(100), { qos: 1 });
+      // A property PUBLISH may not carry is refused before sending, without a crash or a disconnection.
+      await assert.rejects(client.publish('small', 'x', { qos: 1, properties: { sessionExpiryInterval: 5 } }),
+        { code: 'MQTT_ERR_INVALID_ARGUMENT' });
       assert.equal(client.state, 'connected');
     });
 
