@@ -8,3 +8,4 @@ import './client/suite.test.js';
 import './client/mqtt5.test.js';
 import './client/tls-ws.test.js';
 import './client/readme.test.js';
+import './client/raw-server.test.js';

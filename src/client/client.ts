@@ -51,6 +51,8 @@ interface Conn {
   error: Error | undefined;
   /** MQTT 5 Server Reference to reconnect to, when followed. */
   redirect: { host: string; port: number } | undefined;
+  /** We are closing it: nothing more is read or handled. */
+  isClosing: boolean;
 }
 
 export class MqttClient extends EventEmitter<api.ClientEvents> {
@@ -281,6 +283,7 @@ export class MqttClient extends EventEmitter<api.ClientEvents> {
       connectTimer,
       error: undefined,
       redirect: undefined,
+      isClosing: false,
     };
     this.#conn = conn;
     stream.on('data', (chunk: Buffer) => this.#onData(conn, chunk));
@@ -290,10 +293,10 @@ export class MqttClient extends EventEmitter<api.ClientEvents> {
   }
 
   #onData(conn: Conn, chunk: Buffer): void {
-    if (this.#conn !== conn) return;
+    if (this.#conn !== conn || conn.isClosing) return;
     conn.decoder.push(chunk);
     try {
-      for (let p = conn.decoder.next(); p !== null && this.#conn === conn; p = conn.decoder.next()) {
+      for (let p = conn.decoder.next(); p !== null && this.#conn === conn && !conn.isClosing; p = conn.decoder.next()) {
         this.emit('packetReceive', p);
         this.#handle(conn, p);
       }
@@ -381,11 +384,17 @@ export class MqttClient extends EventEmitter<api.ClientEvents> {
   /** Closes the current connection for a reason of ours (MQTT 5: DISCONNECT with `reasonCode` first). */
   #dropConnection(error: Error, reasonCode?: number): void {
     const conn = this.#conn;
-    if (conn === undefined) return;
+    if (conn === undefined || conn.isClosing) return;
     conn.error ??= error;
     if (reasonCode !== undefined && this.#o.protocolVersion === 5 && conn.isConnacked) {
       this.#send({ type: 14, reasonCode, properties: {} });
+      // Let the DISCONNECT reach the server before the socket goes; destroy it if the server does not close.
+      conn.isClosing = true;
+      conn.stream.end();
+      setTimeout(() => conn.stream.destroy(), 1000).unref();
+      return;
     }
+    conn.isClosing = true;
     conn.stream.destroy();
   }
 
