@@ -162,9 +162,13 @@ for (const target of targets) {
       const dir = mkdtempSync(join(tmpdir(), 'culex-client-store-'));
       t.after(() => rmSync(dir, { recursive: true, force: true }));
       const fixture = fileURLToPath(new URL('fixtures/offline-publisher.ts', import.meta.url));
-      const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir, server.url()], { stdio: 'ignore' });
+      const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir, server.url()], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
       t.after(() => child.kill('SIGKILL'));
-      await until(() => readdirSync(dir).filter((f) => f.endsWith('.msg')).length === 3, 20_000, '3 stored messages');
+      await until(() => readdirSync(dir).filter((f) => f.endsWith('.msg')).length === 3, 60_000, '3 stored messages')
+        .catch((err: Error) => { throw new Error(`${err.message}; files: ${readdirSync(dir).join(' ')}; child: ${output}`); });
       child.kill('SIGKILL');
       await new Promise((resolve) => child.once('exit', resolve));
 
