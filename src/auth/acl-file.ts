@@ -17,7 +17,7 @@
  * (3.1.1) / 0x87 (MQTT 5). So Culex delivers exactly what Mosquitto would and says so earlier.
  */
 import { readFile } from 'node:fs/promises';
-import { matchTopic, validateTopicFilter } from '../protocol/topic.js';
+import { matchTopic, parseSharedFilter, validateTopicFilter } from '../protocol/topic.js';
 import type { AuthLink, ClientInfo, SubscribeRequest, Verdict } from '../broker/hooks.js';
 
 export const AclAccess = { None: 0, Read: 1, Write: 2, ReadWrite: 3 } as const;
@@ -221,8 +221,10 @@ export class AclFileAuth implements AuthLink {
     return checkEntries(this.#entries(client), request.topic, AclAccess.Write) ? 'allow' : 'deny';
   }
 
+  /** A shared subscription (`$share/group/filter`) is judged by its filter: that is what it delivers. */
   authorizeSubscribe(client: ClientInfo, request: SubscribeRequest): Verdict {
-    return canReadAny(this.#table, client, request.topicFilter) ? 'allow' : 'deny';
+    const filter = parseSharedFilter(request.topicFilter)?.filter ?? request.topicFilter;
+    return canReadAny(this.#table, client, filter) ? 'allow' : 'deny';
   }
 
   authorizeRead(client: ClientInfo, topic: string): Verdict {

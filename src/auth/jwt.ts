@@ -21,7 +21,7 @@ import {
   createLocalJWKSet, importSPKI, importX509, jwtVerify, type CryptoKey, type JSONWebKeySet,
   type JWTPayload, type JWSHeaderParameters,
 } from 'jose';
-import { matchTopic, validateTopicFilter } from '../protocol/topic.js';
+import { matchTopic, parseSharedFilter, validateTopicFilter } from '../protocol/topic.js';
 import type {
   AuthenticateRequest, AuthLink, ClientInfo, PublishRequest, SubscribeRequest, Verdict,
 } from '../broker/hooks.js';
@@ -181,7 +181,8 @@ export class JwtAuth implements AuthLink {
   authorizeSubscribe(client: ClientInfo, request: SubscribeRequest): Verdict {
     const filters = grantsOf(client)?.subscribe;
     if (filters === undefined) return 'next';
-    return filters.some((f) => filterCovers(f, request.topicFilter)) ? 'allow' : 'deny';
+    const filter = parseSharedFilter(request.topicFilter)?.filter ?? request.topicFilter;
+    return filters.some((f) => filterCovers(f, filter)) ? 'allow' : 'deny';
   }
 
   authorizeRead(client: ClientInfo, topic: string): Verdict {

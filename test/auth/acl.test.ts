@@ -1,7 +1,10 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
-  AclAccess, AclFileError, canReadAny, checkAcl, filterCovers, intersectFilters, parseAclFile,
+  AclAccess, AclFileAuth, AclFileError, canReadAny, checkAcl, filterCovers, intersectFilters, parseAclFile,
 } from '../../src/auth/acl-file.js';
 import type { ClientInfo } from '../../src/broker/hooks.js';
 import { matchTopic } from '../../src/protocol/topic.js';
@@ -152,6 +155,24 @@ describe('acl_file decisions (Mosquitto 2.0 semantics)', () => {
       assert.equal(canReadAny(table, client(user), filter), expected);
     });
   }
+});
+
+describe('the acl_file link', () => {
+  test('a shared subscription is judged by its filter', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'culex-acl-'));
+    try {
+      const file = join(dir, 'acl');
+      writeFileSync(file, 'user alice\ntopic read data/#\n');
+      const link = new AclFileAuth(file);
+      await link.load();
+      const alice = client('alice');
+      assert.equal(link.authorizeSubscribe(alice, { topicFilter: '$share/g/data/+', qos: 1 }), 'allow');
+      assert.equal(link.authorizeSubscribe(alice, { topicFilter: '$share/g/other/+', qos: 1 }), 'deny');
+      assert.equal(link.authorizeRead(alice, 'data/x'), 'allow');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('filter algebra behind the SUBSCRIBE check', () => {

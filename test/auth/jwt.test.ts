@@ -84,6 +84,8 @@ describe('JWT as the password', () => {
       (err: { code?: number }) => err.code === 0x87);
     const v4 = await openClient(t, port, { clientId: 'v4', username: 'dev1', password: token });
     assert.deepEqual(await v4.subscribe([['cmd/dev1/+', 1], ['cmd/#', 1], ['broadcast', 0]]), [1, 0x80, 0]);
+    assert.deepEqual(await v4.subscribe([['$share/g/cmd/dev1/x', 1], ['$share/g/cmd/x', 1]]), [1, 0x80],
+      'a shared subscription is judged by its filter');
     const v5 = await openClient(t, port, { clientId: 'v5', username: 'dev1', password: token, protocolVersion: 5 });
     v5.send(subscribe(3, [['cmd/dev2/x', 1]], Buffer.alloc(0)));
     assert.deepEqual((await v5.expect('suback')).codes, [0x87]);
