@@ -385,7 +385,9 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
         this.addSubscription(session, sub);
       }
       for (const entry of state.outgoing.get(record.clientId) ?? []) {
-        session.restoreOutgoing(entry, Message.fromStored(entry.message));
+        const shared = entry.sharedSubscription === undefined ? undefined : parseSharedFilter(entry.sharedSubscription);
+        const group = shared === undefined ? undefined : this.#router.findShared(shared.group, shared.filter);
+        session.restoreOutgoing(entry, Message.fromStored(entry.message), group);
       }
       for (const id of state.incomingQos2.get(record.clientId) ?? []) session.incomingQos2.add(id);
       this.sessions.set(record.clientId, session);

@@ -133,6 +133,11 @@ export class Router {
     if (group.join(member)) this.sharedMemberCount++;
   }
 
+  /** The group of `$share/{shareName}/{topicFilter}`, if it has members. */
+  findShared(shareName: string, topicFilter: string): SharedGroup | undefined {
+    return this.sharedTrie.get(topicFilter, shareName);
+  }
+
   /** Removes a session's membership; returns the group it left (still holding the other members), if any. */
   leaveShared(shareName: string, topicFilter: string, clientId: string): SharedGroup | undefined {
     const group = this.sharedTrie.get(topicFilter, shareName);

@@ -210,12 +210,11 @@ export class Session {
 
   #save(entry: OutEntry): void {
     if (this.isClean || entry.qos === 0) return;
-    const record: StoredOutgoing = entry.subscriptionIds === undefined
-      ? { seq: entry.seq, qos: entry.qos, state: entry.state, packetId: entry.packetId, message: entry.message }
-      : {
-        seq: entry.seq, qos: entry.qos, state: entry.state, packetId: entry.packetId, message: entry.message,
-        subscriptionIdentifiers: entry.subscriptionIds,
-      };
+    const record: StoredOutgoing = {
+      seq: entry.seq, qos: entry.qos, state: entry.state, packetId: entry.packetId, message: entry.message,
+      ...(entry.subscriptionIds === undefined ? {} : { subscriptionIdentifiers: entry.subscriptionIds }),
+      ...(entry.group === undefined ? {} : { sharedSubscription: entry.group.subscriptionFilter }),
+    };
     this.#store.putOutgoing(this.clientId, record);
   }
 
@@ -294,11 +293,11 @@ export class Session {
     this.disconnectedAtMs = nowMs;
   }
 
-  /** Restores an outbound entry read from the store at start-up. */
-  restoreOutgoing(record: StoredOutgoing, message: Message): void {
+  /** Restores an outbound entry read from the store at start-up (`group`: the shared group that chose it). */
+  restoreOutgoing(record: StoredOutgoing, message: Message, group?: SharedGroup): void {
     const entry: OutEntry = {
       seq: record.seq, qos: record.qos, state: record.state, packetId: record.packetId, message, retain: message.retain,
-      subscriptionIds: record.subscriptionIdentifiers, group: undefined,
+      subscriptionIds: record.subscriptionIdentifiers, group,
     };
     if (record.seq >= this.#nextSeq) this.#nextSeq = record.seq + 1;
     if (record.state === 'queued') {

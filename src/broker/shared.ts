@@ -81,6 +81,11 @@ export class SharedGroup {
     this.topicFilter = topicFilter;
   }
 
+  /** The whole filter its members subscribed with: `$share/{ShareName}/{filter}`. */
+  get subscriptionFilter(): string {
+    return `$share/${this.shareName}/${this.topicFilter}`;
+  }
+
   /** Adds a member, or updates the options of the session's existing membership; true when it is new. */
   join(member: SharedMember): boolean {
     const i = this.#indexOf(member.session.clientId);

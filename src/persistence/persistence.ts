@@ -52,6 +52,8 @@ export interface StoredOutgoing {
   readonly message: StoredMessage;
   /** MQTT 5 Subscription Identifiers to send with the message, when the matching subscriptions had any. */
   readonly subscriptionIdentifiers?: readonly number[];
+  /** The `$share/{ShareName}/{filter}` whose group chose this session, so the message can move on if it leaves. */
+  readonly sharedSubscription?: string;
 }
 
 /**

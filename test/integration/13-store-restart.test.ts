@@ -176,4 +176,23 @@ describe('13 store restart', () => {
     await pub.publish({ topic: 'cs/x', payload: 'x', qos: 1 });
     await c.expectNothing(200);
   });
+  test('a message a shared group queued for a member still moves to another member after a restart, when its member leaves', async (t) => {
+    const persistence = new MemoryPersistence();
+    const first = await brokerOver(t, persistence);
+    for (const clientId of ['sh-a', 'sh-b']) {
+      const c = await openClient(t, first.port, { clientId, clean: false });
+      assert.deepEqual(await c.subscribe([['$share/g/sh', 1]]), [1]);
+      await disconnect(c);
+    }
+    const pub = await openClient(t, first.port, { clientId: 'sh-pub' });
+    // Nobody is connected: round robin queues m1 for sh-a, m2 for sh-b.
+    await pub.publish({ topic: 'sh', payload: 'm1', qos: 1 });
+    await pub.publish({ topic: 'sh', payload: 'm2', qos: 1 });
+    const second = await restart(t, first, persistence, [pub]);
+    const { c: b } = await reconnect(t, second.port, 'sh-b');
+    assert.equal((await b.nextOf('publish')).payload.toString(), 'm2');
+    // sh-a comes back with a clean session: its old session ends, and its queued m1 goes to sh-b.
+    await reconnect(t, second.port, 'sh-a', true);
+    assert.equal((await b.nextOf('publish')).payload.toString(), 'm1');
+  });
 });
