@@ -23,6 +23,9 @@ const commands: ReadonlyMap<string, CommandEntry> = new Map<string, CommandEntry
   ['broker', { summary: 'run the MQTT broker', load: async () => (await import('./broker.js')).run }],
   ['bench', { summary: 'load-test an MQTT broker', load: async () => (await import('./bench.js')).run }],
   ['passwd', { summary: 'manage password files (as mosquitto_passwd)', load: async () => (await import('./passwd.js')).run }],
+  ['pub', { summary: 'publish a message (mosquitto_pub)', load: async () => (await import('./pub.js')).run }],
+  ['sub', { summary: 'subscribe and print messages (mosquitto_sub)', load: async () => (await import('./sub.js')).run }],
+  ['rr', { summary: 'request/response (mosquitto_rr)', load: async () => (await import('./rr.js')).run }],
 ]);
 
 function readPackageVersion(): string {

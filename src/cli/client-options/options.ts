@@ -27,7 +27,7 @@ const RR: ReadonlySet<ClientTool> = new Set(['rr']);
 const NOT_PUB: ReadonlySet<ClientTool> = new Set(['sub', 'rr']);
 const NOT_SUB: ReadonlySet<ClientTool> = new Set(['pub', 'rr']);
 
-const missing = (flag: string, what: string): string => `Error: ${flag} argument given but no ${what} specified.\n\n`;
+const missing = (option: string, what: string): string => `Error: ${option} argument given but no ${what} specified.\n\n`;
 
 /** C's atof. */
 function cFloat(text: string): number {

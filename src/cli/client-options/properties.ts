@@ -127,7 +127,10 @@ export function checkProperties(config: ClientConfig): string | undefined {
       const n = Array.isArray(value) && typeof value[0] === 'number' ? value[0] : value;
       if (typeof n !== 'number') continue;
       if (def.isZeroForbidden === true && n === 0) problem ??= PROTOCOL_ERROR;
-      if (def.allowedValues !== undefined && !def.allowedValues.has(n)) problem ??= PROTOCOL_ERROR;
+      // libmosquitto checks the 0/1 flags but not the Payload Format Indicator.
+      if (def.allowedValues !== undefined && field !== 'payloadFormatIndicator' && !def.allowedValues.has(n)) {
+        problem ??= PROTOCOL_ERROR;
+      }
     }
     if (problem !== undefined) return `Error in ${label} properties: ${problem}\n`;
   }

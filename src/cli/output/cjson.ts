@@ -50,12 +50,16 @@ function printString(b: Buffer, out: Buffer[]): void {
   out.push(b.subarray(start), Buffer.from('"'));
 }
 
+/** Drops the trailing zeros (and a bare '.') of a fraction, as %g does. */
+function trim(s: string): string {
+  return s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s;
+}
+
 /** C's `%1.<precision>g`. */
 export function formatG(d: number, precision: number): string {
   if (d === 0) return Object.is(d, -0) ? '-0' : '0';
   const [mantissa, exp] = d.toExponential(precision - 1).split('e') as [string, string];
   const exponent = Number(exp);
-  const trim = (s: string): string => (s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s);
   if (exponent < -4 || exponent >= precision) {
     return `${trim(mantissa)}e${exponent < 0 ? '-' : '+'}${String(Math.abs(exponent)).padStart(2, '0')}`;
   }

@@ -12,7 +12,7 @@ import { messageJson } from './json.js';
 import type { Clock, PrintableMessage, Timestamp } from './message.js';
 import { strftime, strftimeConversion } from './strftime.js';
 
-const CONVERSIONS = new Set([...'%ACDEFIlmPpqRSrtjJUxX']);
+const CONVERSIONS: ReadonlySet<string> = new Set('%ACDEFIlmPpqRSrtjJUxX');
 const ESCAPES: Readonly<Record<string, string>> = {
   '\\': '\\', '0': '\0', a: '\x07', e: '\x1b', n: '\n', r: '\r', t: '\t', v: '\v',
 };

@@ -1,5 +1,5 @@
 /**
- * The JSON object of `-F %j` (payload as a string, or an array of byte values when it is not printable ASCII) and
+ * The JSON object of `-F %j` (payload as a string, up to its first NUL byte) and
  * `-F %J` (payload parsed as JSON), with mosquitto_sub's keys in mosquitto_sub's order; and the `--json` line that
  * Culex adds (the same object, payload always safe: a string when it is valid UTF-8, else base64).
  */
@@ -37,11 +37,6 @@ function propertiesJson(props: Properties): CJsonValue {
   return cj.object(entries);
 }
 
-function isPrintableAscii(b: Buffer): boolean {
-  for (const c of b) if (c < 0x20 || c > 0x7e) return false;
-  return true;
-}
-
 function header(msg: PrintableMessage, ts: Timestamp): [string, CJsonValue][] {
   const entries: [string, CJsonValue][] = [
     ['tst', cj.string(jsonTimestamp(ts))],
@@ -65,9 +60,8 @@ export function messageJson(msg: PrintableMessage, ts: Timestamp, isEscaped: boo
     // libmosquitto hands over a NULL payload for zero bytes, which mosquitto_sub prints as null.
     payload = cj.null();
   } else if (isEscaped) {
-    payload = isPrintableAscii(msg.payload)
-      ? cj.string(msg.payload)
-      : { kind: 'array', items: [...msg.payload].map((b) => cj.number(b)) };
+    // mosquitto_sub 2.0 hands the payload to cJSON as a C string: it ends at the first NUL byte.
+    payload = cj.string(msg.payload);
   } else {
     payload = parsePayloadJson(msg.payload);
     if (payload === undefined) return undefined;
