@@ -5,7 +5,7 @@
  */
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -32,7 +32,7 @@ function sameDebug(c: Buffer, m: Buffer, cId: string, mId: string): void {
   assert.equal(c.toString().replaceAll(cId, 'X'), m.toString().replaceAll(mId, 'X'));
 }
 
-describe('culex pub behaves like mosquitto_pub', { concurrency: 4 }, () => {
+describe('culex pub behaves like mosquitto_pub', { concurrency: 2 }, () => {
   for (const [name, args, stdin] of [
     ['-m at QoS 0', ['-m', 'hello'], undefined],
     ['-m at QoS 1, retained', ['-m', 'hello', '-q', '1', '-r'], undefined],
@@ -98,7 +98,44 @@ describe('culex pub behaves like mosquitto_pub', { concurrency: 4 }, () => {
   });
 });
 
-describe('connection failures match mosquitto_pub / mosquitto_sub', { skip: mosquittoSkip, concurrency: 4 }, () => {
+/** libmosquitto words a failed handshake two ways, depending on whether it failed inside connect() or later. */
+function tlsError(text: string): string {
+  return text.replace('Unable to connect (A TLS error occurred.).', 'Error: A TLS error occurred.');
+}
+
+describe('TLS options', () => {
+  const fixtures = new URL('../bench/fixtures/', import.meta.url).pathname;
+  async function tlsBroker(t: TestContext): Promise<{ port: number; b: Awaited<ReturnType<typeof brokerFor>> }> {
+    const b = await brokerFor(t);
+    const listener = await b.broker.openListener({ port: 0, host: '127.0.0.1', tls: {
+      cert: readFileSync(join(fixtures, 'cert.pem')), key: readFileSync(join(fixtures, 'key.pem')) } });
+    return { port: (listener.address as { port: number }).port, b };
+  }
+
+  test('--cafile: both tools connect and publish; a wrong CA, a host name mismatch or a missing file fail alike', async (t) => {
+    const { port, b } = await tlsBroker(t);
+    const seen = await listen(t, b.port, 'tls/#');
+    const base = ['-p', String(port), '-t', 'tls/x', '-m', 'secret', '-q', '1'];
+    for (const [name, extra, code] of [
+      ['right CA', ['-h', '127.0.0.1', '--cafile', join(fixtures, 'cert.pem')], 0],
+      ['other CA', ['-h', '127.0.0.1', '--cafile', join(fixtures, 'other-ca.pem')], 8],
+      ['host name mismatch', ['-h', 'localhost', '--cafile', join(fixtures, 'cert.pem')], 8],
+      ['--insecure skips the host name check', ['-h', 'localhost', '--cafile', join(fixtures, 'cert.pem'), '--insecure'], 0],
+      ['missing CA file', ['-h', '127.0.0.1', '--cafile', join(fixtures, 'nope.pem')], 1],
+      ['bad --tls-version', ['-h', '127.0.0.1', '--cafile', join(fixtures, 'cert.pem'), '--tls-version', 'tlsv9'], 1],
+    ] as [string, string[], number][]) {
+      const r = await runBoth(t, 'pub', [...base, ...extra]);
+      assert.equal(r.culex.stderr, tlsError(r.mosquitto.stderr), name);
+      assert.equal(r.culex.code, code, name);
+      // ...and exits 1 for the first, 8 (MOSQ_ERR_TLS) for the second.
+      assert.ok(code === 8 ? [1, 8].includes(r.mosquitto.code!) : r.mosquitto.code === code, name);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(seen.length, 4);
+  });
+});
+
+describe('connection failures match mosquitto_pub / mosquitto_sub', { skip: mosquittoSkip, concurrency: 2 }, () => {
   for (const tool of ['pub', 'sub'] as const) {
     for (const version of ['311', '5']) {
       test(`${tool} -V ${version}: a refused CONNACK prints Mosquitto's lines and exits with the reason code`, async (t) => {

@@ -154,3 +154,14 @@ describe('culex pub/sub/rr option values', () => {
     assert.match(r.stdout, /^culex sub version \d+\.\d+\.\d+\.\n$/);
   });
 });
+
+describe('Mosquitto options Culex does not implement are refused, not ignored', () => {
+  for (const args of [['--proxy', 'socks5h://h'], ['--psk', 'ab', '--psk-identity', 'i'], ['--tls-engine', 'e'],
+    ['--cafile', 'ca', '--cert', 'c', '--key', 'k', '--keyform', 'engine']]) {
+    test(`pub ${args.join(' ')}`, async () => {
+      const r = await culex('pub', ['-t', 'a', '-m', 'x', ...args]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /^Error: --[a-z-]+( engine)? is not supported by culex pub\.\n$/);
+    });
+  }
+});

@@ -55,7 +55,7 @@ const props = {
   correlationData: Buffer.from('corr'), userProperties: { k1: 'v1', k2: 'v2' },
 };
 
-describe('culex sub prints what mosquitto_sub prints (golden, against the Culex broker)', { concurrency: 4 }, () => {
+describe('culex sub prints what mosquitto_sub prints (golden, against the Culex broker)', { concurrency: 2 }, () => {
   test('plain payloads, one per line; an empty payload prints nothing', async (t) => {
     const b = await brokerFor(t);
     const [c, m] = await goldenRun(t, b, ['-t', 'g/#', '-C', '3'],

@@ -11,7 +11,7 @@ import { debugLines } from '../output/debug-log.js';
 import type { PrintableMessage } from '../output/message.js';
 import { effectivePort, usesTls, type ClientConfig } from './config.js';
 import { cliDialer, tlsOptions, TlsSettingsError } from './dialer.js';
-import { connackString, connectFailureText, reasonString } from './texts.js';
+import { connackString, connectFailure, reasonString } from './texts.js';
 
 export interface ToolIo {
   readonly stdout: NodeJS.WritableStream;
@@ -179,8 +179,27 @@ export interface StartedClient {
   readonly tracker: PacketTracker;
 }
 
+/**
+ * Mosquitto options this implementation does not have: parsed with Mosquitto's checks (so a script's mistakes get
+ * the same messages) but refused before connecting, never silently ignored.
+ */
+export function unsupportedOption(config: ClientConfig): string | undefined {
+  const t = config.tls;
+  if (config.proxy !== undefined) return '--proxy';
+  if (t.psk !== undefined) return '--psk';
+  if (t.engine !== undefined) return '--tls-engine';
+  if (t.engineKpassSha1 !== undefined) return '--tls-engine-kpass-sha1';
+  if (t.keyform !== undefined && t.keyform !== 'pem') return '--keyform engine';
+  return undefined;
+}
+
 /** Creates the client (fail fast: a refused or failed first connection closes it) with the tracker attached. */
 export function startClient(config: ClientConfig, output: ToolOutput): StartedClient | { exitCode: number } {
+  const unsupported = unsupportedOption(config);
+  if (unsupported !== undefined) {
+    output.error(`Error: ${unsupported} is not supported by culex ${config.tool}.\n`);
+    return { exitCode: 1 };
+  }
   let options: ClientOptions;
   try {
     options = buildClientOptions(config);
@@ -232,7 +251,8 @@ Promise<number | undefined> {
       output.error('Error: The connection was lost.\n');
       return 7;
     }
-    output.error(connectFailureText(err));
-    return 1;
+    const failure = connectFailure(err);
+    output.error(failure.text);
+    return failure.exitCode;
   }
 }

@@ -42,16 +42,20 @@ const errnoTexts: Readonly<Record<string, string>> = {
 };
 
 /**
- * What mosquitto's client_connect prints when the connection cannot be made: `Error: <strerror>` for a socket
- * error, `Unable to connect (Lookup error.).` when the host name does not resolve, else the error's own message.
+ * What the Mosquitto tools print, and their exit status, when the connection cannot be made: `Error: <strerror>`
+ * for a socket error, `Unable to connect (Lookup error.).` when the host name does not resolve, `Error: A TLS error
+ * occurred.` (status 8) when the handshake fails, else the error's own message.
  */
-export function connectFailureText(err: unknown): string {
+export function connectFailure(err: unknown): { text: string; exitCode: number } {
   const code = (err as { code?: unknown }).code;
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') return 'Unable to connect (Lookup error.).\n';
-  if (typeof code === 'string' && errnoTexts[code] !== undefined) return `Error: ${errnoTexts[code]}\n`;
-  if (typeof code === 'string' && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')
-    || code.includes('CERT') || code.includes('SELF_SIGNED'))) {
-    return `Error: A TLS error occurred.\n`;
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'EAI_NONAME') {
+    return { text: 'Unable to connect (Lookup error.).\n', exitCode: 1 };
   }
-  return `Error: ${err instanceof Error ? err.message : String(err)}\n`;
+  if (typeof code === 'string' && errnoTexts[code] !== undefined) return { text: `Error: ${errnoTexts[code]}\n`, exitCode: 1 };
+  if (typeof code === 'string' && (code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')
+    || code.includes('CERT') || code.includes('SELF_SIGNED') || code.includes('VERIFY'))) {
+    // MOSQ_ERR_TLS
+    return { text: 'Error: A TLS error occurred.\n', exitCode: 8 };
+  }
+  return { text: `Error: ${err instanceof Error ? err.message : String(err)}\n`, exitCode: 1 };
 }
