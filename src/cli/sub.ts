@@ -66,7 +66,10 @@ class Subscriber {
       this.#client.on('close', (error) => {
         if (error !== undefined) this.#finish({ kind: 'closed', code: 7 });
       });
-      this.#client.on('connect', () => this.#subscribe());
+      // The library subscribes again by itself after a reconnection (unless the session was kept).
+      this.#client.on('packetReceive', (p) => {
+        if (p.type === 9 && p.packetId === this.#subscribeMid) this.#onSuback(p.reasonCodes);
+      });
       this.#subscribe();
       const result = await outcome;
       return await this.#end(result);
@@ -93,23 +96,26 @@ class Subscriber {
   }
 
   /** One SUBSCRIBE for all -t filters, then one UNSUBSCRIBE per -U (on every connection, as mosquitto_sub). */
+  /**
+   * mosquitto_sub's subscribe callback, run as the SUBACK is decoded (before any PUBLISH that came with it), so the
+   * `Subscribed` line of -d lands where Mosquitto prints it.
+   */
+  #onSuback(codes: readonly number[]): void {
+    if (this.#config.isDebug) this.#output.out(`Subscribed (mid: ${this.#subscribeMid}): ${codes.join(', ')}\n`);
+    if (codes.every((code) => code >= 0x80)) {
+      this.#output.error('All subscription requests were denied.\n');
+      this.#finish({ kind: 'done' });
+    }
+    if (this.#config.isExitAfterSubscribe) this.#finish({ kind: 'done' });
+  }
+
   #subscribe(): void {
     const c = this.#config;
     const v5Options = c.protocolVersion === 5
       ? { retainHandling: c.isNoRetain ? 2 as const : 0 as const, retainAsPublished: c.isRetainAsPublished }
       : {};
     this.#client.subscribe(c.topics, { qos: c.qos, ...v5Options, properties: c.properties.subscribe })
-      .then((grants) => {
-        if (c.isDebug) {
-          const codes = grants.map((g) => g.reasonCode).join(', ');
-          this.#output.out(`Subscribed (mid: ${this.#subscribeMid}): ${codes}\n`);
-        }
-        if (grants.every((g) => g.reasonCode >= 0x80)) {
-          this.#output.error('All subscription requests were denied.\n');
-          this.#finish({ kind: 'done' });
-        }
-        if (c.isExitAfterSubscribe) this.#finish({ kind: 'done' });
-      }, () => undefined);
+      .catch(() => undefined);
     this.#subscribeMid = this.#started.tracker.lastSentMid;
     for (const topic of c.unsubscribeTopics) {
       this.#client.unsubscribe(topic, { properties: c.properties.unsubscribe }).catch(() => undefined);

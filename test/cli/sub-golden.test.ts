@@ -159,6 +159,17 @@ describe('culex sub prints what mosquitto_sub prints (golden, against the Culex 
     assert.equal(c.stdout().toString().replaceAll('sub-c', 'X'), m.stdout().toString().replaceAll('sub-m', 'X'));
   });
 
+  test('a refused subscription: "All subscription requests were denied." and the same exit status', async (t) => {
+    const b = await brokerFor(t, { authorizeSubscribe: () => false });
+    const args = ['-p', String(b.port), '-t', 'g/#', '-d'];
+    const c = runTool(t, 'culex', 'sub', [...args, '-i', 'deny-c']);
+    const m = runTool(t, 'mosquitto', 'sub', [...args, '-i', 'deny-m']);
+    assert.equal(await c.exited, await m.exited);
+    assert.equal(c.stdout().toString().replaceAll('deny-c', 'X'), m.stdout().toString().replaceAll('deny-m', 'X'));
+    assert.equal(c.stderr(), m.stderr());
+    assert.equal(await c.exited, await m.exited);
+  });
+
   test('-W exits with status 27 and "Timed out" when no message comes', async (t) => {
     const b = await brokerFor(t);
     const [c, m] = await goldenRun(t, b, ['-t', 'g/#', '-W', '1'], []);
