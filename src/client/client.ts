@@ -14,10 +14,10 @@
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { Decoder } from '../protocol/decoder.js';
-import { encode, encodedLength } from '../protocol/encoder.js';
+import { encode } from '../protocol/encoder.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { ReasonCode } from '../protocol/reason-codes.js';
-import type { ConnackPacket, DisconnectPacket, Packet, Properties, PublishPacket, QoS } from '../protocol/types.js';
+import type { ConnackPacket, DisconnectPacket, Packet, Properties, QoS } from '../protocol/types.js';
 import { Authenticator } from './auth.js';
 import { buildConnect } from './connect-packet.js';
 import { dial } from './dial.js';
@@ -27,6 +27,8 @@ import { Keepalive } from './keepalive.js';
 import { MessageStream, type MessageStreamOptions, type ReceivedMessage } from './message-stream.js';
 import type { ResolvedOptions } from './options.js';
 import { Outbound, type OutMessage } from './outbound.js';
+import { buildPublish, checkOutMessage } from './publish-packet.js';
+import { closeOf, closedError, deferred, raceTimeout, toBuffer } from './util.js';
 import { PacketIds } from './packet-ids.js';
 import { Backoff } from './reconnect.js';
 import { Requests, type RequestOptions } from './request-response.js';
@@ -484,48 +486,12 @@ export class MqttClient extends EventEmitter<api.ClientEvents> {
 
   #check(m: OutMessage): MqttClientError | undefined {
     const conn = this.#conn;
-    if (conn === undefined) return undefined;
-    if (m.qos > conn.maximumQoS) {
-      return new MqttClientError('MQTT_ERR_PUBLISH_REFUSED', `the server's Maximum QoS is ${conn.maximumQoS}`,
-        { reasonCode: ReasonCode.QoSNotSupported });
-    }
-    if (m.retain && !conn.isRetainAvailable) {
-      return new MqttClientError('MQTT_ERR_PUBLISH_REFUSED', 'the server does not support retained messages',
-        { reasonCode: ReasonCode.RetainNotSupported });
-    }
-    let size: number;
-    try {
-      size = encodedLength(this.#publishPacket(m, false, undefined), this.#o.protocolVersion);
-    } catch (cause) {
-      // The encoder refuses what the wire cannot carry: a property PUBLISH may not have, a packet over 256 MiB.
-      const isTooLarge = /remaining length/.test((cause as Error).message);
-      return new MqttClientError(isTooLarge ? 'MQTT_ERR_PACKET_TOO_LARGE' : 'MQTT_ERR_INVALID_ARGUMENT',
-        `cannot encode this PUBLISH: ${(cause as Error).message}`, { cause });
-    }
-    if (size > conn.serverMaxPacketBytes) {
-      return new MqttClientError('MQTT_ERR_PACKET_TOO_LARGE', `a ${size}-byte PUBLISH exceeds the server's Maximum `
-        + `Packet Size of ${conn.serverMaxPacketBytes} bytes [MQTT-3.1.2-24]`, { reasonCode: ReasonCode.PacketTooLarge });
-    }
-    return undefined;
+    return conn === undefined ? undefined : checkOutMessage(m, conn, this.#o.protocolVersion);
   }
 
   #sendPublish(m: OutMessage, dup: boolean): void {
     const alias = this.#o.protocolVersion === 5 ? this.#conn?.aliases.choose(m.topic) : undefined;
-    this.#send(this.#publishPacket(m, dup, alias));
-  }
-
-  #publishPacket(m: OutMessage, dup: boolean, alias: { alias: number; isNew: boolean } | undefined): PublishPacket {
-    const packet: PublishPacket = {
-      type: 3, topic: alias?.isNew === false ? '' : m.topic, payload: m.payload, qos: m.qos, retain: m.retain, dup,
-    };
-    if (m.qos > 0) packet.packetId = m.packetId;
-    if (this.#o.protocolVersion === 5) {
-      const properties: Properties = { ...m.properties };
-      delete properties.topicAlias;
-      if (alias !== undefined) properties.topicAlias = alias.alias;
-      packet.properties = properties;
-    }
-    return packet;
+    this.#send(buildPublish(m, dup, alias, this.#o.protocolVersion));
   }
 
   #deliver(message: ReceivedMessage): void {
@@ -537,36 +503,4 @@ export class MqttClient extends EventEmitter<api.ClientEvents> {
   #warn(error: Error): void {
     this.emit('warning', error);
   }
-}
-
-function closedError(): MqttClientError {
-  return new MqttClientError('MQTT_ERR_CLIENT_CLOSED', 'the client is closed');
-}
-
-function toBuffer(payload: string | Buffer | Uint8Array): Buffer {
-  if (typeof payload === 'string') return Buffer.from(payload, 'utf8');
-  return Buffer.isBuffer(payload) ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-}
-
-function deferred<T>(): { promise: Promise<T>; resolve: (v: T) => void; reject: (e: Error) => void } {
-  let resolve!: (v: T) => void;
-  let reject!: (e: Error) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-function closeOf(stream: Duplex): Promise<void> {
-  if (stream.destroyed) return Promise.resolve();
-  return new Promise((resolve) => stream.once('close', () => resolve()));
-}
-
-function raceTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.then(() => undefined),
-    new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); }),
-  ]).finally(() => clearTimeout(timer));
 }
