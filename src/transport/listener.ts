@@ -144,8 +144,12 @@ class Pipeline {
   name = '';
   /** Every open accepted socket, for `maxConnections`. */
   readonly sockets = new Set<Socket>();
-  /** Accepted sockets not yet handed to the broker (in the PROXY, TLS or HTTP stage); closed by `close()`. */
-  readonly #pending = new Set<Socket>();
+  /**
+   * Accepted sockets not yet handed to the broker (in the PROXY, TLS or HTTP stage), with the time they were
+   * accepted: a sweep closes those still there after the handshake timeout, and `close()` closes the rest.
+   */
+  readonly #pending = new Map<Socket, number>();
+  readonly #sweepTimer: NodeJS.Timeout;
   readonly #handler: StreamHandler;
   readonly #options: ListenerOptions;
   readonly #server: NetServer;
@@ -162,6 +166,10 @@ class Pipeline {
     this.#options = options;
     this.#server = server;
     this.#timeoutMs = options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS;
+    // One timer per listener, not per socket: a client that stalls in the PROXY, TLS or HTTP stage (e.g. never sends
+    // its WebSocket upgrade request) is closed once the handshake timeout has passed.
+    this.#sweepTimer = setInterval(() => this.#closeStalled(), Math.max(50, Math.min(1000, this.#timeoutMs / 4)));
+    this.#sweepTimer.unref();
     if (options.tls !== undefined) this.#tlsServer = this.#createTlsServer(options.tls);
     if (WebSocketServerClass !== undefined) {
       this.#wss = new WebSocketServerClass({
@@ -218,7 +226,7 @@ class Pipeline {
       return;
     }
     this.sockets.add(socket);
-    this.#pending.add(socket);
+    this.#pending.set(socket, Date.now());
     // Shared listener, no closure per socket (idle connections are many): the socket knows its pipeline.
     (socket as PipelineSocket)[PIPELINE] = this;
     socket.on('close', Pipeline.#onSocketClose);
@@ -314,6 +322,17 @@ class Pipeline {
     if (stream === origin.raw) origin.raw.resume();
   }
 
+  #closeStalled(): void {
+    const deadline = Date.now() - this.#timeoutMs;
+    for (const [socket, acceptedAtMs] of this.#pending) {
+      if (acceptedAtMs > deadline) break; // Accepted in time order: the rest are younger.
+      this.#options.logger?.info(`Client connection from ${this.#describe(socket)} on ${this.name} closed: no `
+        + `handshake within ${this.#timeoutMs} ms.`);
+      this.#pending.delete(socket);
+      socket.destroy();
+    }
+  }
+
   #describe(socket: Socket): string | undefined {
     if (this.#options.path !== undefined) return this.#options.path;
     return socket.remoteAddress === undefined ? undefined : `${socket.remoteAddress}:${socket.remotePort}`;
@@ -328,7 +347,8 @@ class Pipeline {
   close(): Promise<void> {
     return new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
-      for (const socket of this.#pending) socket.destroy();
+      clearInterval(this.#sweepTimer);
+      for (const socket of this.#pending.keys()) socket.destroy();
       this.#wss?.close();
     });
   }

@@ -98,6 +98,19 @@ describe('listener limits and addresses', () => {
     assert.equal(await reply, 'connack');
   });
 
+  test('a connection that never completes its WebSocket upgrade is closed after the handshake timeout', async (t) => {
+    const { broker, log } = brokerWithLog(t);
+    const listener = await broker.openListener({
+      port: 0, host: '127.0.0.1', protocol: 'websockets', handshakeTimeoutMs: 200, name: 'ws-slow',
+    });
+    const idle = netConnect((listener.address as AddressInfo).port, '127.0.0.1');
+    t.after(() => idle.destroy());
+    idle.on('error', () => {});
+    idle.write('GET /mqtt HTTP/1.1\r\nHost: x\r\n'); // the headers never end
+    await new Promise((resolve) => idle.once('close', resolve));
+    await log.waitFor(/on ws-slow closed: no handshake within 200 ms\./);
+  });
+
   test('socketDomain ipv4 binds 0.0.0.0 only', async (t) => {
     const { broker } = brokerWithLog(t);
     const listener = await broker.openListener({ port: 0, socketDomain: 'ipv4' });
