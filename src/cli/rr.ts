@@ -32,11 +32,11 @@ export async function run(argv: string[], io: ToolIo): Promise<number> {
   const { promise: outcome, resolve: finish } = deferred<Outcome>();
   const timer = config.timeoutSeconds > 0 ? setTimeout(() => finish('timeout'), config.timeoutSeconds * 1000) : undefined;
   const removeInterrupt = (io.onInterrupt ?? defaultOnInterrupt)(() => finish('done'));
+  listen(started, config, output, () => finish('done'));
   try {
     const refused = await awaitConnack(started, config, output);
     if (refused !== undefined) return refused;
     started.client.on('close', (error) => { if (error !== undefined) finish('lost'); });
-    listen(started, config, output, () => finish('done'));
     request(started.client, config, payload);
     const result = await outcome;
     if (result === 'lost') {

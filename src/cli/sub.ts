@@ -59,16 +59,17 @@ class Subscriber {
       ? setTimeout(() => this.#finish({ kind: 'timeout' }), this.#config.timeoutSeconds * 1000)
       : undefined;
     const removeInterrupt = (this.#io.onInterrupt ?? defaultOnInterrupt)(() => this.#finish({ kind: 'done' }));
+    // Listen before CONNACK: a kept session's queued messages can arrive in the same read as the CONNACK.
+    onAcknowledgedMessage(this.#started, (m) => this.#handle(m));
+    // The library subscribes again by itself after a reconnection (unless the session was kept).
+    this.#client.on('packetReceive', (p) => {
+      if (p.type === 9 && p.packetId === this.#subscribeMid) this.#onSuback(p.reasonCodes);
+    });
     try {
       const refused = await awaitConnack(this.#started, this.#config, this.#output);
       if (refused !== undefined) return refused;
-      onAcknowledgedMessage(this.#started, (m) => this.#handle(m));
       this.#client.on('close', (error) => {
         if (error !== undefined) this.#finish({ kind: 'closed', code: 7 });
-      });
-      // The library subscribes again by itself after a reconnection (unless the session was kept).
-      this.#client.on('packetReceive', (p) => {
-        if (p.type === 9 && p.packetId === this.#subscribeMid) this.#onSuback(p.reasonCodes);
       });
       this.#subscribe();
       const result = await outcome;

@@ -6,6 +6,9 @@
  */
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { brokerFor, waitForEvent, type StartedBroker } from '../helpers/broker.js';
 import { runTool, type Run } from './sub-helpers.js';
@@ -186,5 +189,49 @@ describe('culex sub prints what mosquitto_sub prints (golden, against the Culex 
     const check = runTool(t, 'culex', 'sub', ['-p', String(b.port), '-t', 'g/#', '-W', '1']);
     assert.equal(await check.exited, 27);
     assert.equal(check.stdout().length, 0);
+  });
+});
+
+/** -I appends the process id, which differs between the two tools. */
+function withoutPid(text: string): string {
+  return text.replace(/pfx-\d+/g, 'pfx-PID');
+}
+
+describe('culex sub session and connection flags', { concurrency: 2 }, () => {
+  test('-V 31, -I prefix, -k: same packets as mosquitto_sub (ids carry each process id); -U unsubscribes', async (t) => {
+    const b = await brokerFor(t);
+    const args = ['-p', String(b.port), '-t', 'g/#', '-V', '31', '-I', 'pfx-', '-k', '30', '-E', '-d'];
+    const c = runTool(t, 'culex', 'sub', args);
+    const m = runTool(t, 'mosquitto', 'sub', args);
+    assert.equal(await c.exited, await m.exited);
+    assert.equal(withoutPid(c.stdout().toString()), withoutPid(m.stdout().toString()));
+    const u = runTool(t, 'culex', 'sub', ['-p', String(b.port), '-t', 'g/#', '-U', 'old/#', '-E', '-d']);
+    assert.equal(await u.exited, 0);
+    assert.match(u.stdout().toString(), /sending UNSUBSCRIBE \(Mid: 2, Topic: old\/#\)/);
+  });
+
+  test('-c -i keeps the session: a QoS 1 message published while away arrives on the next run (-x for MQTT 5)', async (t) => {
+    const b = await brokerFor(t);
+    for (const extra of [[], ['-V', '5', '-x', '60']]) {
+      const id = `keep-${extra.length}`;
+      const first = runTool(t, 'culex', 'sub', ['-p', String(b.port), '-t', 's/#', '-q', '1', '-c', '-i', id, '-E', ...extra]);
+      assert.equal(await first.exited, 0);
+      const pub = runTool(t, 'culex', 'pub', ['-p', String(b.port), '-t', 's/x', '-m', `while away ${id}`, '-q', '1']);
+      assert.equal(await pub.exited, 0);
+      const second = runTool(t, 'culex', 'sub', ['-p', String(b.port), '-t', 's/#', '-q', '1', '-c', '-i', id, '-C', '1', '-v', ...extra]);
+      assert.equal(await second.exited, 0);
+      assert.equal(second.stdout().toString(), `s/x while away ${id}\n`);
+    }
+  });
+
+  test('--unix connects through a Unix socket; -A binds the local address', async (t) => {
+    const b = await brokerFor(t);
+    const path = join(mkdtempSync(join(tmpdir(), 'culex-unix-')), 'mqtt.sock');
+    await b.broker.openListener({ path });
+    const sub = runTool(t, 'culex', 'sub', ['--unix', path, '-t', 'u/#', '-C', '1', '-v']);
+    const pub = runTool(t, 'culex', 'pub', ['-h', '127.0.0.1', '-A', '127.0.0.1', '-p', String(b.port), '-t', 'u/x', '-m', 'via unix', '--repeat', '20', '--repeat-delay', '0.1']);
+    assert.equal(await sub.exited, 0);
+    assert.equal(sub.stdout().toString(), 'u/x via unix\n');
+    pub.child.kill('SIGTERM');
   });
 });
