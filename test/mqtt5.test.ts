@@ -4,3 +4,4 @@
 import './mqtt5/shared.test.js';
 import './mqtt5/subscription-ids.test.js';
 import './mqtt5/publish.test.js';
+import './mqtt5/mqttjs-limits.test.js';
