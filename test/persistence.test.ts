@@ -4,4 +4,7 @@
  */
 /* oxlint-disable import/no-unassigned-import -- importing a test file registers its tests */
 import './persistence/memory.test.js';
+import './persistence/lmdb.test.js';
+import './persistence/lmdb-store.test.js';
+import './persistence/crash.test.js';
 import './integration/13-store-restart.test.js';

@@ -19,6 +19,7 @@ import { ConfigError, resolveOptions } from '../broker/config.js';
 import { authDirectives } from './config/auth.js';
 import { applyPacketLimits, generalDirectives } from './config/general.js';
 import { ignoredDirectives } from './config/ignored.js';
+import { storeDirectives } from './config/store.js';
 import { listenerDirectives, newListener } from './config/listeners.js';
 import { loggingDirectives } from './config/logging.js';
 import { tlsDirectives, tlsProblem } from './config/tls.js';
@@ -28,7 +29,7 @@ import type {
 
 export type {
   BrokerConfig, ConfigWarning, Directive, JwtConfig, ListenerConfig, ListenerProtocol, LogDestination, LoggingConfig,
-  SecurityConfig, TlsConfig,
+  SecurityConfig, StoreConfig, TlsConfig,
 } from './config/types.js';
 export { isTls } from './config/tls.js';
 
@@ -49,7 +50,8 @@ export const DEFAULT_PORT = 1883;
 
 /** Every directive table, in the order README.md lists them. */
 const directiveTables: readonly (readonly Directive[])[] = [
-  listenerDirectives, tlsDirectives, generalDirectives, authDirectives, loggingDirectives, ignoredDirectives,
+  listenerDirectives, tlsDirectives, generalDirectives, storeDirectives, authDirectives, loggingDirectives,
+  ignoredDirectives,
 ];
 
 function buildIndex(): ReadonlyMap<string, Directive> {
@@ -75,6 +77,7 @@ export const ignoredDirectiveNames: readonly string[] = ignoredDirectives.map((d
 export function emptyConfig(): BrokerConfig {
   return {
     options: {},
+    store: { isEnabled: undefined, location: undefined, durability: undefined, batchWindowMs: undefined, onCorruption: undefined },
     defaultListener: newListener(DEFAULT_PORT, 'default listener'),
     hasDefaultListener: false,
     defaultListenerSettings: [],

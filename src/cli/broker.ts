@@ -17,12 +17,14 @@ import { createBrokerAuth, type BrokerAuth } from './broker-auth.js';
 import type { CliIo } from './index.js';
 import { allLevels, createStreamLogger, defaultLevels, isConnectionMessage } from './log.js';
 import { openLogDestinations, type LogStreams } from './log-destinations.js';
+import { createStore, parseDurability, type StoreArgs } from './store.js';
 
 interface BrokerArgs {
   readonly configFile: string | undefined;
   readonly ports: readonly number[];
   readonly isVerbose: boolean;
   readonly isHelp: boolean;
+  readonly store: StoreArgs;
 }
 
 class UsageError extends Error {}
@@ -59,8 +61,14 @@ export function parseBrokerArgs(argv: string[]): BrokerArgs {
       port: { type: 'string', short: 'p', multiple: true },
       verbose: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
+      memory: { type: 'boolean' },
+      'refuse-corrupt-store': { type: 'boolean' },
+      'persistence-location': { type: 'string' },
+      durability: { type: 'string' },
     },
   });
+  const store = { isMemory: false, location: undefined as string | undefined,
+    durability: undefined as StoreArgs['durability'], isCorruptionRefused: false };
   let configFile: string | undefined;
   const ports: number[] = [];
   let isVerbose = false;
@@ -69,10 +77,19 @@ export function parseBrokerArgs(argv: string[]): BrokerArgs {
     if (token.kind === 'positional') throw new UsageError(`Unexpected argument '${token.value}'.`);
     if (token.kind === 'option-terminator') continue;
     const { name, rawName, value } = token;
-    if (name === 'verbose' || name === 'help') {
+    if (name === 'verbose' || name === 'help' || name === 'memory' || name === 'refuse-corrupt-store') {
       if (value !== undefined) throw new UsageError(`Option '${rawName}' takes no value.`);
       if (name === 'verbose') isVerbose = true;
-      else isHelp = true;
+      else if (name === 'help') isHelp = true;
+      else if (name === 'memory') store.isMemory = true;
+      else store.isCorruptionRefused = true;
+    } else if (name === 'persistence-location' || name === 'durability') {
+      if (value === undefined || value === '') throw new UsageError(`Option '${rawName}' needs a value.`);
+      if (name === 'persistence-location') store.location = value;
+      else store.durability = parseDurability(value);
+      if (store.durability === undefined && name === 'durability') {
+        throw new UsageError(`Invalid durability '${value}' for '${rawName}' (expected sync, batched, batched:MS or none).`);
+      }
     } else if (name === 'config-file' || name === 'port') {
       if (value === undefined || value === '') throw new UsageError(`Option '${rawName}' needs a value.`);
       if (name === 'port') ports.push(parsePort(value, rawName));
@@ -82,7 +99,10 @@ export function parseBrokerArgs(argv: string[]): BrokerArgs {
       throw new UsageError(`Unknown option '${rawName}'.`);
     }
   }
-  return { configFile, ports, isVerbose, isHelp };
+  if (store.isMemory && store.location !== undefined) {
+    throw new UsageError("Options '--memory' and '--persistence-location' exclude each other.");
+  }
+  return { configFile, ports, isVerbose, isHelp, store };
 }
 
 function parsePort(value: string, rawName: string): number {
@@ -143,7 +163,8 @@ async function serve(args: BrokerArgs, config: BrokerConfig, io: CliIo): Promise
   }
   let broker: CulexBroker;
   try {
-    broker = createBroker({ ...config.options, ...auth.options, isVerbose: isDebug, logger, version });
+    const persistence = await createStore(config.store, args.store, logger);
+    broker = createBroker({ ...config.options, ...auth.options, isVerbose: isDebug, logger, version, persistence });
   } catch (err) {
     await logStreams.close();
     if (!(err instanceof ConfigError)) throw err;
@@ -164,6 +185,13 @@ async function serve(args: BrokerArgs, config: BrokerConfig, io: CliIo): Promise
     logger.info(`culex version ${version} starting`);
     logger.info(args.configFile === undefined ? 'Using default config.' : `Config loaded from ${args.configFile}.`);
     for (const warning of config.warnings) logger.warn(`Warning: ${warning.message}`);
+    try {
+      await broker.ready;
+    } catch (err) {
+      io.stderr.write(`culex: Error: Unable to open the store: ${(err as Error).message}.\n`);
+      await broker.close().catch(() => {});
+      return 1;
+    }
     const listeners = resolveListeners(config, args.ports);
     if (!listeners.includes(config.defaultListener) && args.ports.length === 0
       && config.defaultListenerSettings.length > 0) {

@@ -168,19 +168,14 @@ describe('include_dir', () => {
 
 describe('real-world mosquitto.conf files', () => {
   const debianConf = '/etc/mosquitto/mosquitto.conf';
-  test("Debian's /etc/mosquitto/mosquitto.conf, unchanged: every line but persistence is understood", {
+  test("Debian's /etc/mosquitto/mosquitto.conf, unchanged: every line is understood", {
     skip: !existsSync(debianConf) && 'Debian mosquitto package not installed',
   }, () => {
     // The file: pid_file, persistence true, persistence_location, log_dest file, include_dir /etc/mosquitto/conf.d.
-    // Culex's on-disk store is not on main yet, so "persistence true" is refused rather than ignored.
     const text = readFileSync(debianConf, 'utf8');
-    const lineNo = text.split('\n').findIndex((l) => l.startsWith('persistence true')) + 1;
-    assert.ok(lineNo > 0);
-    fails(text,
-      `"persistence true" is not supported yet: this version keeps sessions in memory only in ${FILE}:${lineNo}.`,
-      FILE, lineNo);
-    const withoutStore = text.split('\n').filter((l) => !l.startsWith('persistence')).join('\n');
-    const config = parseBrokerConfig(withoutStore, debianConf, { readIncludeDir: readIncludeDirFromDisk });
+    const config = parseBrokerConfig(text, debianConf, { readIncludeDir: readIncludeDirFromDisk });
+    assert.equal(config.store.isEnabled, true);
+    assert.equal(config.store.location, '/var/lib/mosquitto/');
     assert.equal(config.pidFile, '/run/mosquitto/mosquitto.pid');
     assert.deepEqual(config.logging.destinations, [{ kind: 'file', path: '/var/log/mosquitto/mosquitto.log' }]);
     assert.deepEqual(resolveListeners(config, []).map((l) => l.port), [1883]);

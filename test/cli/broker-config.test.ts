@@ -164,9 +164,27 @@ describe('parseBrokerConfig: each directive', () => {
     assert.equal(parse('log_timestamp 0').logging.isTimestamped, false);
   });
 
+  test('the store directives fill the store settings; none given leaves them all undefined', () => {
+    assert.deepEqual(emptyConfig().store, {
+      isEnabled: undefined, location: undefined, durability: undefined, batchWindowMs: undefined, onCorruption: undefined,
+    });
+    const config = parseBrokerConfig('persistence true\npersistence_location /var/lib/culex/\nautosave_interval 1800\n'
+      + 'culex_durability batched 50\nculex_store_on_corruption refuse\n', FILE);
+    assert.deepEqual(config.store, {
+      isEnabled: true, location: '/var/lib/culex/', durability: 'batched', batchWindowMs: 50, onCorruption: 'refuse',
+    });
+    assert.deepEqual(config.warnings.map((w) => w.message), [
+      `"autosave_interval" has no effect: Culex writes every change through to its store (see culex_durability) (${FILE}:3).`,
+    ]);
+    assert.equal(parseBrokerConfig('persistence false', FILE).store.isEnabled, false);
+    assert.equal(parseBrokerConfig('culex_durability none', FILE).store.durability, 'none');
+    assert.equal(parseBrokerConfig('culex_durability batched', FILE).store.batchWindowMs, undefined);
+  });
+
   test('the supported directives are exactly these (README.md lists the same)', () => {
     assert.deepEqual(supportedDirectives.toSorted(), [
       'acl_file', 'allow_anonymous', 'bind_address', 'cafile', 'capath', 'certfile', 'ciphers', 'ciphers_tls1.3',
+      'autosave_interval', 'culex_durability', 'culex_store_on_corruption', 'persistence_location',
       'connection_messages', 'crlfile', 'culex_connect_timeout_ms', 'culex_drain_timeout_ms', 'culex_jwt_algorithms',
       'culex_jwt_audience', 'culex_jwt_issuer', 'culex_jwt_jwks_file', 'culex_jwt_public_key_file',
       'culex_jwt_publish_claim', 'culex_jwt_secret_file', 'culex_jwt_subscribe_claim',
@@ -179,7 +197,7 @@ describe('parseBrokerConfig: each directive', () => {
       'password_file', 'per_listener_settings', 'persistence', 'pid_file', 'port', 'protocol', 'require_certificate',
       'retain_available', 'socket_domain', 'sys_interval', 'tls_keyform', 'tls_version', 'use_identity_as_username',
       'use_subject_as_username', 'user',
-    ]);
+    ].toSorted());
   });
 
   test('README.md has a row for every supported directive', () => {
@@ -227,7 +245,15 @@ describe('parseBrokerConfig: errors name the file, the line and the directive', 
       'Bad value "268435456" for "message_size_limit" (expected an integer from 0 (unlimited) to 268435455)'],
     ['max_packet_size 10', 'Bad value "10" for "max_packet_size" (expected at least 20, or 0 for unlimited)'],
     ['sys_interval -1', 'Bad value "-1" for "sys_interval" (expected seconds >= 0 (0 disables))'],
-    ['persistence true', '"persistence true" is not supported yet: this version keeps sessions in memory only'],
+    ['persistence_location', 'Missing value for "persistence_location"'],
+    ['autosave_interval x', 'Bad value "x" for "autosave_interval" (expected seconds >= 0)'],
+    ['culex_durability', 'Bad value "" for "culex_durability" (expected sync, batched [ms] or none)'],
+    ['culex_durability fast', 'Bad value "fast" for "culex_durability" (expected sync, batched [ms] or none)'],
+    ['culex_durability sync 10', 'Unexpected extra value "10" for "culex_durability"'],
+    ['culex_durability batched 0', 'Bad value "0" for "culex_durability" (expected a window of 1 to 60000 ms)'],
+    ['culex_durability batched 10 20', 'Unexpected extra value "20" for "culex_durability"'],
+    ['culex_store_on_corruption ignore',
+      'Bad value "ignore" for "culex_store_on_corruption" (expected move-aside or refuse)'],
     ['persistence maybe', 'Bad value "maybe" for "persistence" (expected true or false)'],
     ['allow_anonymous maybe', 'Bad value "maybe" for "allow_anonymous" (expected true or false)'],
     ['password_file', 'Missing value for "password_file"'],

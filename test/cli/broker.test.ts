@@ -24,7 +24,9 @@ interface Culex {
 }
 
 function culex(t: TestContext, ...args: string[]): Culex {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // In a temporary directory: the broker's default store (./data) must not land in the repository.
+  const cwd = mkdtempSync(join(tmpdir(), 'culex-cwd-'));
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], cwd });
   let out = '';
   let err = '';
   const waiters: (() => void)[] = [];
@@ -39,8 +41,10 @@ function culex(t: TestContext, ...args: string[]): Culex {
       resolve({ code, signal });
     });
   });
-  t.after(() => {
+  t.after(async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    rmSync(cwd, { recursive: true, force: true });
   });
   const waitFor = (pattern: RegExp): Promise<RegExpMatchArray> => new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern} in:\n${err}`)), WAIT_MS);

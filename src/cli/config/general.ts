@@ -53,9 +53,6 @@ export const generalDirectives: readonly Directive[] = [
   global('retain_available', (line, { config }) => {
     config.options.isRetainAvailable = bool(line);
   }),
-  global('persistence', (line) => {
-    if (bool(line)) line.fail('"persistence true" is not supported yet: this version keeps sessions in memory only');
-  }),
   global('pid_file', (line, { config }) => {
     config.pidFile = rest(line);
   }),

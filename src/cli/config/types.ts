@@ -93,8 +93,19 @@ export interface ConfigWarning {
   readonly message: string;
 }
 
+/** The store settings (`store.ts` directives); undefined = not given. `culex broker` opens the store (cli/store.ts). */
+export interface StoreConfig {
+  /** `persistence`: the store is on unless this is false. */
+  isEnabled: boolean | undefined;
+  location: string | undefined;
+  durability: 'sync' | 'batched' | 'none' | undefined;
+  batchWindowMs: number | undefined;
+  onCorruption: 'move-aside' | 'refuse' | undefined;
+}
+
 export interface BrokerConfig {
   options: BrokerOptions;
+  store: StoreConfig;
   /**
    * Mosquitto's "default listener": settings given before the first `listener` line. It is opened when `port` or
    * `bind_address` is set or when there is no `listener` line (see `resolveListeners`).

@@ -1,0 +1,341 @@
+/**
+ * The durable store: one LMDB file (`<directory>/culex.mdb`, through lmdb-js) holding sessions, outbound entries,
+ * inbound QoS 2 identifiers, retained messages and delayed wills, each in its own named database.
+ *
+ * Design note — group commit: lmdb-js puts every write issued in one event-loop turn into one transaction, written
+ * by its own thread, so the broker's synchronous `save*`/`put*`/`delete*` calls cost an encode each on the event loop
+ * and nothing more. `flush()` waits for the transactions of the writes before it, and then, per durability mode:
+ * - `sync` (default): for the fsync too (lmdb-js `flushed`: with overlappingSync a commit resolves before its sync).
+ *   Loss window: none — a PUBACK/PUBREC means the message and its queue entries are on disk.
+ * - `batched`: commits are not synced; a timer syncs every `batchWindowMs`. `flush()` waits for the commit only.
+ *   Loss window: nothing on a crash of the process (a committed transaction is in the OS page cache); the writes of
+ *   the last `batchWindowMs` (plus one sync) on a power loss or OS crash.
+ * - `none`: no sync at all, and the broker does not wait (`isDurable` false). Loss window: the writes not yet
+ *   committed (about one event-loop turn) on a crash of the process; whatever the OS had not written on a power loss.
+ * Deleting a session removes its outbound entries and inbound identifiers one key at a time: an in-memory index of
+ * those keys (built at open) spares a range scan inside the write transaction.
+ *
+ * Corruption: LMDB does not validate pages and can crash the process (SIGSEGV/SIGBUS) on a damaged file, so before
+ * opening an existing file a child process reads every record (verify.ts); any failure there, or a record that fails
+ * its check here, makes the file corrupt: it is renamed `culex.mdb.bad-<timestamp>`, reported through
+ * `logger.error`, and the store starts empty — or, with `onCorruption: 'refuse'`, `open()` rejects.
+ */
+import { mkdirSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { setImmediate as turn } from 'node:timers/promises';
+import { open as openLmdb, type Database, type RootDatabase } from 'lmdb';
+import type {
+  Persistence, RestoredState, StoredDelayedWill, StoredMessage, StoredOutgoing, StoredSession,
+} from '../persistence.js';
+import { acquireLock, type StoreLock } from './lock.js';
+import {
+  keyOf, messageRecord, outgoingRecord, sessionRecord, toIncoming, toMessage, toOutgoing, toSession, toWill,
+} from './records.js';
+import { verifyInChild } from './verify.js';
+
+export type Durability = 'sync' | 'batched' | 'none';
+
+export interface LmdbPersistenceOptions {
+  /** Directory of the store; created when missing. The file inside is `culex.mdb`. */
+  readonly directory: string;
+  /** Default 'sync'. See the design note for each mode's loss window. */
+  readonly durability?: Durability;
+  /** With 'batched': the longest time between syncs, in ms. Default 100. */
+  readonly batchWindowMs?: number;
+  /** 'move-aside' (default): rename a corrupt file and start empty. 'refuse': `open()` rejects instead. */
+  readonly onCorruption?: 'move-aside' | 'refuse';
+  /** Where corruption is reported. */
+  readonly logger?: { error(message: string): void };
+  /** Check an existing file in a child process before opening it (default true; tests of the codec may skip it). */
+  readonly isVerifiedBeforeOpen?: boolean;
+}
+
+/** The store refused to open: a corrupt file with `onCorruption: 'refuse'`. */
+export class StoreCorruptError extends Error {
+  readonly code = 'MQTT_ERR_STORE_CORRUPT';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreCorruptError';
+  }
+}
+
+export const STORE_FILE = 'culex.mdb';
+const FORMAT_VERSION = 1;
+/** Records read per event-loop turn at start-up, so that restoring a large store never blocks for long. */
+const RESTORE_PAGE = 2000;
+
+interface Databases {
+  meta: Database<unknown, string>;
+  sessions: Database<unknown, string>;
+  outgoing: Database<unknown, [string, number]>;
+  incoming: Database<unknown, [string, number]>;
+  retained: Database<unknown, string>;
+  wills: Database<unknown, string>;
+}
+
+/** lmdb-js has `sync` (mdb_env_sync on its own thread) but its typings omit it. */
+interface Syncable {
+  sync(callback: (err?: Error | null) => void): unknown;
+}
+
+function syncEnv(root: RootDatabase): Promise<void> {
+  return new Promise((resolve, reject) => {
+    (root as unknown as Syncable).sync((err) => (err === undefined || err === null ? resolve() : reject(err)));
+  });
+}
+
+/** The keys of one client's outbound entries and inbound identifiers, for deleteSession. */
+interface ClientKeys {
+  seqs: Set<number>;
+  packetIds: Set<number>;
+}
+
+export class LmdbPersistence implements Persistence {
+  readonly name = 'lmdb';
+  readonly isDurable: boolean;
+  readonly durability: Durability;
+  readonly file: string;
+  readonly #options: LmdbPersistenceOptions;
+  #root: RootDatabase | undefined;
+  #db: Databases | undefined;
+  #lock: StoreLock | undefined;
+  readonly #index = new Map<string, ClientKeys>();
+  readonly #pending = new Set<Promise<unknown>>();
+  #lastBatch: Promise<unknown> | undefined;
+  #syncTimer: NodeJS.Timeout | undefined;
+  #hasUnsynced = false;
+
+  constructor(options: LmdbPersistenceOptions) {
+    this.#options = options;
+    this.durability = options.durability ?? 'sync';
+    this.isDurable = this.durability !== 'none';
+    this.file = join(options.directory, STORE_FILE);
+  }
+
+  async open(): Promise<RestoredState> {
+    mkdirSync(this.#options.directory, { recursive: true });
+    this.#lock = acquireLock(this.#options.directory);
+    try {
+      if (existsSync(this.file) && this.#options.isVerifiedBeforeOpen !== false) {
+        const problem = await verifyInChild(this.file);
+        if (problem !== undefined) this.#corrupt(problem);
+      }
+      let state: RestoredState;
+      try {
+        state = await this.#openAndRead();
+      } catch (err) {
+        this.#closeEnv();
+        this.#corrupt((err as Error).message, err);
+        state = await this.#openAndRead();
+      }
+      this.#startSyncTimer();
+      return state;
+    } catch (err) {
+      this.#lock.release();
+      this.#lock = undefined;
+      throw err;
+    }
+  }
+
+  /** A corrupt file: refuse, or move it aside (the caller then opens a new, empty one). */
+  #corrupt(problem: string, cause?: unknown): void {
+    if (this.#options.onCorruption === 'refuse') {
+      throw new StoreCorruptError(`the store ${this.file} is corrupt (${problem}); refusing to start`, { cause });
+    }
+    const stamp = new Date().toISOString().replaceAll(':', '-');
+    const aside = `${this.file}.bad-${stamp}`;
+    renameSync(this.file, aside);
+    rmSync(`${this.file}-lock`, { force: true });
+    this.#options.logger?.error(`STORE CORRUPT: ${this.file} could not be read (${problem}). It was moved to ${aside}; `
+      + 'the broker starts with an EMPTY store (no sessions, queued or retained messages).');
+  }
+
+  async #openAndRead(): Promise<RestoredState> {
+    const isSynced = this.durability === 'sync';
+    const root = openLmdb({ path: this.file, noSubdir: true, maxDbs: 8, noSync: !isSynced, overlappingSync: isSynced });
+    this.#root = root;
+    const db: Databases = {
+      meta: root.openDB({ name: 'meta' }),
+      sessions: root.openDB({ name: 'sessions' }),
+      outgoing: root.openDB({ name: 'outgoing' }),
+      incoming: root.openDB({ name: 'incoming' }),
+      retained: root.openDB({ name: 'retained' }),
+      wills: root.openDB({ name: 'wills' }),
+    };
+    this.#db = db;
+    const format = db.meta.get('format');
+    if (format === undefined) await db.meta.put('format', FORMAT_VERSION);
+    else if (format !== FORMAT_VERSION) throw new Error(`unknown store format ${String(format)}`);
+
+    const sessions: StoredSession[] = [];
+    for await (const value of values(db.sessions)) sessions.push(toSession(value));
+    const outgoing = new Map<string, StoredOutgoing[]>();
+    for await (const value of values(db.outgoing)) {
+      const { clientId, entry } = toOutgoing(value);
+      let list = outgoing.get(clientId);
+      if (list === undefined) outgoing.set(clientId, (list = []));
+      list.push(entry);
+      this.#keysOf(keyOf(clientId)).seqs.add(entry.seq);
+    }
+    const incomingQos2 = new Map<string, number[]>();
+    for await (const [key, value] of entries(db.incoming)) {
+      const clientId = toIncoming(value);
+      let list = incomingQos2.get(clientId);
+      if (list === undefined) incomingQos2.set(clientId, (list = []));
+      list.push(key[1]);
+      this.#keysOf(key[0]).packetIds.add(key[1]);
+    }
+    const retained: StoredMessage[] = [];
+    for await (const value of values(db.retained)) retained.push(toMessage(value, 'retained message'));
+    const delayedWills: StoredDelayedWill[] = [];
+    for await (const value of values(db.wills)) delayedWills.push(toWill(value));
+    return { sessions, outgoing, incomingQos2, retained, delayedWills };
+  }
+
+  #keysOf(clientKey: string): ClientKeys {
+    let keys = this.#index.get(clientKey);
+    if (keys === undefined) this.#index.set(clientKey, (keys = { seqs: new Set(), packetIds: new Set() }));
+    return keys;
+  }
+
+  #startSyncTimer(): void {
+    if (this.durability !== 'batched') return;
+    const windowMs = this.#options.batchWindowMs ?? 100;
+    this.#syncTimer = setInterval(() => {
+      if (!this.#hasUnsynced || this.#root === undefined) return;
+      this.#hasUnsynced = false;
+      // Syncs what is committed; a commit still running is synced by the next tick.
+      syncEnv(this.#root).catch((err: unknown) => {
+        this.#options.logger?.error(`store sync failed: ${(err as Error).message}`);
+      });
+    }, windowMs);
+    this.#syncTimer.unref();
+  }
+
+  #closeEnv(): void {
+    try {
+      this.#root?.close();
+    } catch {
+      // Closing a damaged environment may fail; the file is moved aside next.
+    }
+    this.#root = undefined;
+    this.#db = undefined;
+    this.#index.clear();
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#syncTimer);
+    if (this.#root !== undefined) {
+      await this.flush().catch(() => {});
+      // A clean shutdown leaves everything on disk whatever the durability mode.
+      if (this.durability !== 'sync') await syncEnv(this.#root).catch(() => {});
+      await this.#root.close();
+    }
+    this.#root = undefined;
+    this.#db = undefined;
+    this.#index.clear();
+    this.#lock?.release();
+    this.#lock = undefined;
+  }
+
+  #open(): Databases {
+    if (this.#db === undefined) throw new Error('LmdbPersistence: write before open()');
+    return this.#db;
+  }
+
+  /** Every write of a turn returns the same lmdb-js batch promise; keep each batch until it settles. */
+  #track(batch: Promise<unknown>): void {
+    this.#hasUnsynced = true;
+    if (batch === this.#lastBatch) return;
+    this.#lastBatch = batch;
+    this.#pending.add(batch);
+    const settle = (): void => {
+      this.#pending.delete(batch);
+    };
+    batch.then(settle, settle);
+  }
+
+  saveSession(session: StoredSession): void {
+    this.#track(this.#open().sessions.put(keyOf(session.clientId), sessionRecord(session)));
+  }
+
+  deleteSession(clientId: string): void {
+    const db = this.#open();
+    const key = keyOf(clientId);
+    this.#track(db.sessions.remove(key));
+    const keys = this.#index.get(key);
+    if (keys === undefined) return;
+    this.#index.delete(key);
+    for (const seq of keys.seqs) this.#track(db.outgoing.remove([key, seq]));
+    for (const id of keys.packetIds) this.#track(db.incoming.remove([key, id]));
+  }
+
+  putOutgoing(clientId: string, entry: StoredOutgoing): void {
+    const key = keyOf(clientId);
+    this.#track(this.#open().outgoing.put([key, entry.seq], outgoingRecord(clientId, entry)));
+    this.#keysOf(key).seqs.add(entry.seq);
+  }
+
+  deleteOutgoing(clientId: string, seq: number): void {
+    const key = keyOf(clientId);
+    const keys = this.#index.get(key);
+    if (keys === undefined || !keys.seqs.delete(seq)) return;
+    this.#track(this.#open().outgoing.remove([key, seq]));
+  }
+
+  putIncomingQos2(clientId: string, packetId: number): void {
+    const key = keyOf(clientId);
+    const keys = this.#keysOf(key);
+    if (keys.packetIds.has(packetId)) return;
+    keys.packetIds.add(packetId);
+    this.#track(this.#open().incoming.put([key, packetId], clientId));
+  }
+
+  deleteIncomingQos2(clientId: string, packetId: number): void {
+    const key = keyOf(clientId);
+    const keys = this.#index.get(key);
+    if (keys === undefined || !keys.packetIds.delete(packetId)) return;
+    this.#track(this.#open().incoming.remove([key, packetId]));
+  }
+
+  putRetained(topic: string, message: StoredMessage | undefined): void {
+    const db = this.#open();
+    const key = keyOf(topic);
+    this.#track(message === undefined ? db.retained.remove(key) : db.retained.put(key, messageRecord(message)));
+  }
+
+  putDelayedWill(clientId: string, will: { readonly message: StoredMessage; readonly fireAtMs: number }): void {
+    this.#track(this.#open().wills.put(keyOf(clientId), { c: clientId, f: will.fireAtMs, m: messageRecord(will.message) }));
+  }
+
+  deleteDelayedWill(clientId: string): void {
+    this.#track(this.#open().wills.remove(keyOf(clientId)));
+  }
+
+  async flush(): Promise<void> {
+    const root = this.#root;
+    if (root === undefined) throw new Error('LmdbPersistence: flush() before open()');
+    if (this.#pending.size > 0) await Promise.all(this.#pending);
+    if (this.durability === 'sync') await root.flushed;
+  }
+}
+
+/** Every value of a database, a page per event-loop turn. */
+async function* values<K extends string | [string, number]>(db: Database<unknown, K>): AsyncGenerator<unknown> {
+  for await (const [, value] of entries(db)) yield value;
+}
+
+async function* entries<K extends string | [string, number]>(db: Database<unknown, K>): AsyncGenerator<[K, unknown]> {
+  let start: K | undefined;
+  for (;;) {
+    const page = db.getRange(start === undefined ? { limit: RESTORE_PAGE } : { start, exclusiveStart: true, limit: RESTORE_PAGE });
+    let count = 0;
+    for (const { key, value } of page) {
+      count++;
+      start = key;
+      yield [key, value];
+    }
+    if (count < RESTORE_PAGE) return;
+    await turn();
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * What the lmdb store does beyond the conformance suite: a really corrupted file (garbage over the header, garbage
+ * over the middle, a record of the wrong shape) is moved aside and reported, or refused; one broker per store
+ * directory; keys longer than LMDB allows.
+ */
+import { describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  closeSync, mkdtempSync, openSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync, writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { open as openLmdb } from 'lmdb';
+import { LmdbPersistence, StoreCorruptError, type LmdbPersistenceOptions } from '../../src/persistence/lmdb/lmdb-persistence.js';
+import { StoreLockedError } from '../../src/persistence/lmdb/lock.js';
+
+function tempDir(t: TestContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'culex-lmdb-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function collectingLogger(): { errors: string[]; error(message: string): void } {
+  const errors: string[] = [];
+  return { errors, error: (message) => errors.push(message) };
+}
+
+/** A store with 300 sessions, each with two outbound entries, and 2,000 retained messages; closed cleanly. */
+async function populate(directory: string): Promise<void> {
+  const store = new LmdbPersistence({ directory, isVerifiedBeforeOpen: false });
+  await store.open();
+  for (let i = 0; i < 300; i++) {
+    store.saveSession({ clientId: `c${i}`, expiryIntervalSeconds: 60, subscriptions: [] });
+    for (const seq of [1, 2]) {
+      store.putOutgoing(`c${i}`, {
+        seq, qos: 1, state: 'queued', packetId: 0,
+        message: { topic: `t/${i}`, payload: Buffer.alloc(100, i), qos: 1, retain: false },
+      });
+    }
+  }
+  for (let i = 0; i < 2000; i++) {
+    store.putRetained(`r/${i}`, { topic: `r/${i}`, payload: Buffer.alloc(200, i), qos: 0, retain: true });
+  }
+  await store.close();
+}
+
+function overwrite(file: string, offset: number, length: number): void {
+  const fd = openSync(file, 'r+');
+  writeSync(fd, Buffer.alloc(length, 0x5A), 0, length, offset);
+  closeSync(fd);
+}
+
+async function openAfterDamage(t: TestContext, damage: (file: string) => void, options: Partial<LmdbPersistenceOptions> = {}) {
+  const directory = tempDir(t);
+  await populate(directory);
+  const store = new LmdbPersistence({ directory, ...options });
+  damage(store.file);
+  const logger = collectingLogger();
+  const opened = new LmdbPersistence({ directory, logger, ...options });
+  t.after(() => opened.close());
+  return { directory, opened, logger };
+}
+
+function asideFiles(directory: string): string[] {
+  return readdirSync(directory).filter((name) => /^culex\.mdb\.bad-\d{4}-\d\d-\d\dT\d\d-\d\d-\d\d\.\d{3}Z$/.test(name));
+}
+
+describe('lmdb store: corruption', () => {
+  const damages: [string, (file: string) => void][] = [
+    ['garbage over the first 8 KiB (both meta pages)', (file) => overwrite(file, 0, 8192)],
+    ['garbage over 80 KiB in the middle', (file) => overwrite(file, 4096 * 30, 4096 * 20)],
+    ['the file cut to a third of its size', (file) => truncateSync(file, Math.floor(statSync(file).size / 3))],
+  ];
+  for (const [what, damage] of damages) {
+    test(`${what}: moved aside as culex.mdb.bad-<timestamp>, reported, the store starts empty and works`, async (t) => {
+      const { directory, opened, logger } = await openAfterDamage(t, damage);
+      const state = await opened.open();
+      assert.deepEqual([state.sessions.length, state.retained.length, state.outgoing.size], [0, 0, 0]);
+      assert.equal(asideFiles(directory).length, 1, `one file moved aside in ${readdirSync(directory).join(', ')}`);
+      assert.equal(logger.errors.length, 1);
+      assert.match(logger.errors[0]!, /^STORE CORRUPT: .*culex\.mdb could not be read \(.+\)\. It was moved to .*culex\.mdb\.bad-.*EMPTY store/);
+      // The new store is a working one.
+      opened.saveSession({ clientId: 'after', expiryIntervalSeconds: 1, subscriptions: [] });
+      await opened.close();
+      const again = new LmdbPersistence({ directory });
+      t.after(() => again.close());
+      assert.deepEqual((await again.open()).sessions.map((s) => s.clientId), ['after']);
+    });
+  }
+
+  test('with onCorruption "refuse", open() rejects with MQTT_ERR_STORE_CORRUPT and leaves the file alone', async (t) => {
+    const { directory, opened, logger } = await openAfterDamage(t, (file) => overwrite(file, 0, 8192),
+      { onCorruption: 'refuse' });
+    await assert.rejects(opened.open(), (err: unknown) => {
+      assert.ok(err instanceof StoreCorruptError);
+      assert.equal(err.code, 'MQTT_ERR_STORE_CORRUPT');
+      assert.match(err.message, /culex\.mdb is corrupt \(.+\); refusing to start/);
+      return true;
+    });
+    assert.deepEqual(asideFiles(directory), []);
+    assert.deepEqual(logger.errors, []);
+    // The lock is released: a store that moves the file aside can open the directory next.
+    const mover = new LmdbPersistence({ directory });
+    t.after(() => mover.close());
+    assert.deepEqual((await mover.open()).sessions, []);
+    assert.equal(asideFiles(directory).length, 1);
+  });
+
+  for (const isVerified of [true, false]) {
+    test(`a record of the wrong shape is corruption too (check in a child process: ${isVerified})`, async (t) => {
+      const { directory, opened, logger } = await openAfterDamage(t, (file) => {
+        const root = openLmdb({ path: file, noSubdir: true, maxDbs: 8 });
+        root.openDB({ name: 'sessions' }).putSync('=c7', { c: 'c7', e: 'not a number', s: [] });
+        root.close();
+      }, { isVerifiedBeforeOpen: isVerified });
+      assert.deepEqual((await opened.open()).sessions, []);
+      assert.equal(asideFiles(directory).length, 1);
+      assert.match(logger.errors[0] ?? '', /bad session/);
+    });
+  }
+});
+
+describe('lmdb store: one broker per directory', () => {
+  test('a second store on an open directory is refused with MQTT_ERR_STORE_LOCKED', async (t) => {
+    const directory = tempDir(t);
+    const first = new LmdbPersistence({ directory });
+    t.after(() => first.close());
+    await first.open();
+    const second = new LmdbPersistence({ directory });
+    await assert.rejects(second.open(), (err: unknown) => err instanceof StoreLockedError
+      && err.code === 'MQTT_ERR_STORE_LOCKED' && err.message.includes(`process ${process.pid}`));
+    await first.close();
+    await second.open();
+    await second.close();
+  });
+
+  test('the lock of a process that is gone (kill -9) is taken over', async (t) => {
+    const directory = tempDir(t);
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(join(directory, 'culex.lock'), gone.stdout);
+    const store = new LmdbPersistence({ directory });
+    t.after(() => store.close());
+    assert.deepEqual((await store.open()).sessions, []);
+  });
+});
+
+const long = (c: string): string => c.repeat(5000);
+
+describe('lmdb store: keys', () => {
+  test('topics and client ids longer than an LMDB key round-trip, and stay apart', async (t) => {
+    const directory = tempDir(t);
+    const store = new LmdbPersistence({ directory, isVerifiedBeforeOpen: false });
+    await store.open();
+    for (const c of ['a', 'b', 'ü']) {
+      store.putRetained(long(c), { topic: long(c), payload: Buffer.from(c), qos: 0, retain: true });
+      store.saveSession({ clientId: long(c), expiryIntervalSeconds: 5, subscriptions: [] });
+      store.putOutgoing(long(c), {
+        seq: 1, qos: 1, state: 'queued', packetId: 0, message: { topic: 't', payload: Buffer.from(c), qos: 1, retain: false },
+      });
+      store.putIncomingQos2(long(c), 9);
+    }
+    store.deleteSession(long('b'));
+    await store.close();
+    const again = new LmdbPersistence({ directory });
+    t.after(() => again.close());
+    const state = await again.open();
+    assert.deepEqual(state.retained.map((m) => m.topic.length).toSorted(), [5000, 5000, 5000]);
+    assert.deepEqual(state.retained.map((m) => m.payload.toString()).toSorted(), ['a', 'b', 'ü']);
+    assert.deepEqual(state.sessions.map((s) => s.clientId[0]).toSorted(), ['a', 'ü']);
+    assert.deepEqual([...state.outgoing.keys()].map((id) => id[0]).toSorted(), ['a', 'ü']);
+    assert.deepEqual([...state.incomingQos2.values()], [[9], [9]]);
+  });
+});
