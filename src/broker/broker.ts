@@ -4,6 +4,7 @@
  * composition root (`createBroker`, the CLI) decides where streams come from.
  */
 import { randomBytes } from 'node:crypto';
+import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { ReasonCode } from '../protocol/reason-codes.js';
@@ -52,6 +53,8 @@ export interface Closable {
 }
 
 const NEVER_EXPIRES = 0xffff_ffff;
+/** Records restored per event-loop turn at start-up. */
+const RESTORE_SLICE = 2000;
 /** How often connect timeouts, keepalives and session expiry are checked. */
 const SWEEP_INTERVAL_MS = 250;
 
@@ -377,7 +380,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
   async #restore(): Promise<void> {
     const state = await this.persistence.open();
     const now = Date.now();
+    // A large store (100 k sessions, 1 M retained messages) is rebuilt a slice per event-loop turn.
+    let count = 0;
     for (const record of state.sessions) {
+      if (++count % RESTORE_SLICE === 0) await yieldTurn();
       const session = this.createSession(record.clientId, false, record.expiryIntervalSeconds);
       session.disconnectedAtMs = record.disconnectedAtMs ?? now;
       for (const sub of record.subscriptions) {
@@ -392,7 +398,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
       for (const id of state.incomingQos2.get(record.clientId) ?? []) session.incomingQos2.add(id);
       this.sessions.set(record.clientId, session);
     }
-    for (const stored of state.retained) this.retained.set(stored.topic, Message.fromStored(stored));
+    for (const stored of state.retained) {
+      if (++count % RESTORE_SLICE === 0) await yieldTurn();
+      this.retained.set(stored.topic, Message.fromStored(stored));
+    }
     // Wills delayed before a restart: re-armed; one whose session did not survive goes out now (session ended).
     this.delayedWills.restore(state.delayedWills, now);
     for (const will of state.delayedWills) {

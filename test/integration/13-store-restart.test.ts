@@ -1,18 +1,40 @@
 /**
- * A broker restart over a store: one MemoryPersistence instance given to a broker, which is closed, then to a
- * second broker. Persistent sessions (with their queued, in-flight and inbound QoS 2 state) and retained
- * messages must survive; clean sessions must not.
+ * A broker restart over a store: a broker is closed and a second one starts over the same store — the same
+ * MemoryPersistence instance, or a new LmdbPersistence over the same directory (durability sync, so every
+ * acknowledgement also waits for the disk). Persistent sessions (with their queued, in-flight and inbound QoS 2
+ * state) and retained messages must survive; clean sessions must not.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MemoryPersistence } from '../../src/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryPersistence, type Persistence } from '../../src/index.js';
+import { LmdbPersistence } from '../../src/persistence/lmdb/lmdb-persistence.js';
 import { startBroker, type StartedBroker } from '../helpers/broker.js';
 import { openClient, openRaw, type Cleanup, type RawClient } from '../helpers/raw-client.js';
 import * as P from '../helpers/packets.js';
 
-/** Starts a broker over `persistence`, closed after the test (closing twice is harmless). */
-async function brokerOver(t: Cleanup, persistence: MemoryPersistence): Promise<StartedBroker> {
-  const started = await startBroker({ persistence });
+/** A store that survives restarts: `next()` is the instance for the next broker. */
+interface RestartableStore {
+  next(): Persistence;
+}
+
+const kinds: [string, (t: Cleanup) => RestartableStore][] = [
+  ['memory', () => {
+    const store = new MemoryPersistence();
+    return { next: () => store };
+  }],
+  ['lmdb', (t) => {
+    const directory = mkdtempSync(join(tmpdir(), 'culex-restart-'));
+    t.after(() => rmSync(directory, { recursive: true, force: true }));
+    return { next: () => new LmdbPersistence({ directory, isVerifiedBeforeOpen: false }) };
+  }],
+];
+
+/** Starts a broker over the store, closed after the test (closing twice is harmless). */
+async function brokerOver(t: Cleanup, store: RestartableStore): Promise<StartedBroker> {
+  const started = await startBroker({ persistence: store.next() });
   t.after(() => started.close());
   return started;
 }
@@ -25,7 +47,7 @@ async function disconnect(c: RawClient): Promise<void> {
 
 /** Closes the first broker (its clients must see their connections closed) and starts a second one on the store. */
 async function restart(
-  t: Cleanup, first: StartedBroker, persistence: MemoryPersistence, clients: readonly RawClient[] = [],
+  t: Cleanup, first: StartedBroker, persistence: RestartableStore, clients: readonly RawClient[] = [],
 ): Promise<StartedBroker> {
   await first.close();
   for (const c of clients) await c.expectClosed();
@@ -39,9 +61,9 @@ async function reconnect(t: Cleanup, port: number, clientId: string, clean = fal
   return { c, sessionPresent: connack.sessionPresent };
 }
 
-describe('13 store restart', () => {
+for (const [kind, createStore] of kinds) describe(`13 store restart (${kind})`, () => {
   test('a persistent session subscribed at QoS 1 gets the messages queued while offline after a broker restart, in order', async (t) => {
-    const persistence = new MemoryPersistence();
+    const persistence = createStore(t);
     const first = await brokerOver(t, persistence);
     const sub = await openClient(t, first.port, { clientId: 'sr-sub', clean: false });
     assert.deepEqual(await sub.subscribe([['sr/#', 1]]), [1]);
@@ -83,7 +105,7 @@ describe('13 store restart', () => {
   });
 
   test('retained messages survive a restart; a cleared retained message stays cleared', async (t) => {
-    const persistence = new MemoryPersistence();
+    const persistence = createStore(t);
     const first = await brokerOver(t, persistence);
     const pub = await openClient(t, first.port, { clientId: 'rt-pub' });
     const binary = Buffer.from([0x00, 0xFF, 0x10, 0x80, 0x00]);
@@ -116,7 +138,7 @@ describe('13 store restart', () => {
   });
 
   test('an unacknowledged QoS 1 message is resent with DUP 1 and the same packet id after a restart', async (t) => {
-    const persistence = new MemoryPersistence();
+    const persistence = createStore(t);
     const first = await brokerOver(t, persistence);
     const sub = await openClient(t, first.port, { clientId: 'if-sub', clean: false });
     await sub.subscribe([['if/t', 1]]);
@@ -138,7 +160,7 @@ describe('13 store restart', () => {
   });
 
   test('an inbound QoS 2 PUBLISH awaiting PUBREL is completed after a restart and delivered once', async (t) => {
-    const persistence = new MemoryPersistence();
+    const persistence = createStore(t);
     const first = await brokerOver(t, persistence);
     const sub = await openClient(t, first.port, { clientId: 'q2-sub', clean: false });
     await sub.subscribe([['q2/t', 2]]);
@@ -165,7 +187,7 @@ describe('13 store restart', () => {
   });
 
   test('a clean session is not restored after a restart', async (t) => {
-    const persistence = new MemoryPersistence();
+    const persistence = createStore(t);
     const first = await brokerOver(t, persistence);
     const c1 = await openClient(t, first.port, { clientId: 'cs-client', clean: true });
     await c1.subscribe([['cs/#', 1]]);

@@ -43,7 +43,7 @@ export function handleSubscribe(conn: Connection, packet: SubscribePacket): void
   return Promise.all(decisions).then((resolved) => complete(conn, packet, resolved));
 }
 
-function complete(conn: Connection, packet: SubscribePacket, decisions: Decision[]): void {
+function complete(conn: Connection, packet: SubscribePacket, decisions: Decision[]): void | Promise<void> {
   if (conn.state === 'closed') return;
   const codes: number[] = [];
   const problems: string[] = [];
@@ -56,6 +56,25 @@ function complete(conn: Connection, packet: SubscribePacket, decisions: Decision
     if (result.problem !== undefined) problems.push(`'${sub.topicFilter}': ${result.problem}`);
     if (result.reasonCode < 0x80) granted.push({ sub, qos: result.reasonCode as QoS, isNew: result.isNew });
   });
+  const session = conn.session!;
+  session.persist();
+  const { persistence } = conn.broker;
+  const ack = (): void => acknowledge(conn, packet, codes, problems, granted, subscriptionId);
+  if (!persistence.isDurable || session.isClean) {
+    ack();
+    return;
+  }
+  // A durable store: SUBACK once the subscriptions are on disk, so that a crash cannot lose a subscription the
+  // client was told about (and the messages acknowledged to publishers after it). Input waits meanwhile.
+  return persistence.flush().then(ack, (err: unknown) => {
+    conn.broker.logger.error(`store failed while subscribing ${conn.clientId}: ${(err as Error).message}`);
+    ack();
+  });
+}
+
+function acknowledge(conn: Connection, packet: SubscribePacket, codes: number[], problems: string[],
+  granted: { sub: Subscription; qos: QoS; isNew: boolean }[], subscriptionId: number | undefined): void {
+  if (conn.state === 'closed') return;
   if (conn.protocolVersion === 5) {
     // Reason String only where something was refused; the connection drops it if the client asked for no problem
     // information or it would make the SUBACK too large [MQTT-3.9.2-1].
@@ -64,7 +83,6 @@ function complete(conn: Connection, packet: SubscribePacket, decisions: Decision
   } else {
     conn.sendPacket({ type: 9, packetId: packet.packetId, reasonCodes: codes });
   }
-  conn.session!.persist();
   if (granted.length > 0) conn.broker.emitEvent('subscribed', conn.info, granted.map((g) => g.sub.topicFilter));
   for (const g of granted) sendRetained(conn, g.sub, g.qos, g.isNew, subscriptionId);
 }
