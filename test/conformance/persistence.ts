@@ -287,6 +287,17 @@ export function persistenceConformance(name: string, create: () => Promise<Persi
       assertSame(outgoingOf(state, 'r'), [outgoing(5)]);
     });
 
+    test('outbound entries keep their Subscription Identifiers and shared subscription', async (t) => {
+      const s = await open(t);
+      s.store.saveSession(session('ids'));
+      const tagged = outgoing(1, { subscriptionIdentifiers: [1, 268_435_455], sharedSubscription: '$share/g/a/#' });
+      s.store.putOutgoing('ids', tagged);
+      s.store.putOutgoing('ids', outgoing(2));
+      const state = await s.restart();
+      assertSame(outgoingOf(state, 'ids'), [tagged, outgoing(2)]);
+      assert.equal(outgoingOf(state, 'ids')[1]?.sharedSubscription, undefined);
+    });
+
     test('putOutgoing upserts by seq: the state, packet id and QoS of an entry are replaced', async (t) => {
       const s = await open(t);
       s.store.saveSession(session('up'));

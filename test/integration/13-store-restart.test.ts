@@ -198,8 +198,9 @@ for (const [kind, createStore] of kinds) describe(`13 store restart (${kind})`, 
     await pub.publish({ topic: 'cs/x', payload: 'x', qos: 1 });
     await c.expectNothing(200);
   });
+
   test('a message a shared group queued for a member still moves to another member after a restart, when its member leaves', async (t) => {
-    const persistence = new MemoryPersistence();
+    const persistence = createStore(t);
     const first = await brokerOver(t, persistence);
     for (const clientId of ['sh-a', 'sh-b']) {
       const c = await openClient(t, first.port, { clientId, clean: false });

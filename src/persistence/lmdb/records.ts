@@ -49,6 +49,10 @@ export interface OutgoingRecord {
   st: StoredOutgoing['state'];
   id: number;
   m: MessageRecord;
+  /** Subscription Identifiers, when any. */
+  si?: number[];
+  /** The shared subscription whose group chose the session, when any. */
+  sh?: string;
 }
 
 export interface WillRecord {
@@ -71,7 +75,10 @@ export function sessionRecord(s: StoredSession): SessionRecord {
 }
 
 export function outgoingRecord(clientId: string, e: StoredOutgoing): OutgoingRecord {
-  return { c: clientId, n: e.seq, q: e.qos, st: e.state, id: e.packetId, m: messageRecord(e.message) };
+  const r: OutgoingRecord = { c: clientId, n: e.seq, q: e.qos, st: e.state, id: e.packetId, m: messageRecord(e.message) };
+  if (e.subscriptionIdentifiers !== undefined) r.si = [...e.subscriptionIdentifiers];
+  if (e.sharedSubscription !== undefined) r.sh = e.sharedSubscription;
+  return r;
 }
 
 function fail(what: string): never {
@@ -125,13 +132,17 @@ export function toSession(v: unknown): StoredSession {
 
 export function toOutgoing(v: unknown): { clientId: string; entry: StoredOutgoing } {
   if (!isObject(v) || typeof v.c !== 'string' || !isUint(v.n) || (v.q !== 1 && v.q !== 2) || !isUint(v.id, 65_535)
-    || (v.st !== 'queued' && v.st !== 'publish' && v.st !== 'pubrel')) {
+    || (v.st !== 'queued' && v.st !== 'publish' && v.st !== 'pubrel')
+    || (v.si !== undefined && !(Array.isArray(v.si) && v.si.every((id) => isUint(id))))
+    || (v.sh !== undefined && typeof v.sh !== 'string')) {
     return fail('outbound entry');
   }
-  return {
-    clientId: v.c,
-    entry: { seq: v.n, qos: v.q, state: v.st, packetId: v.id, message: toMessage(v.m, 'outbound message') },
+  const entry: { -readonly [K in keyof StoredOutgoing]: StoredOutgoing[K] } = {
+    seq: v.n, qos: v.q, state: v.st, packetId: v.id, message: toMessage(v.m, 'outbound message'),
   };
+  if (v.si !== undefined) entry.subscriptionIdentifiers = v.si as number[];
+  if (v.sh !== undefined) entry.sharedSubscription = v.sh;
+  return { clientId: v.c, entry };
 }
 
 export function toIncoming(v: unknown): string {
