@@ -23,7 +23,9 @@ interface Child {
 }
 
 function startCulex(t: TestContext, ...args: string[]): Child {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // --memory: the broker's default on-disk store (./data) must not land in the repository.
+  const argv = args[0] === 'broker' ? [...args, '--memory'] : args;
+  const child = spawn(process.execPath, [bin, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   const waiters = new Set<() => void>();
   child.stderr.on('data', (c: Buffer) => {
