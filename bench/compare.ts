@@ -162,10 +162,22 @@ async function main(): Promise<void> {
   meta.push(`Run time: ${took} (${total} runs)`);
   const markdown = summarize({ brokers, cases, runs, meta, rounds, seconds, warmup, isQuick: opts.quick, isSubset });
   const out = opts.out ?? (isSubset || opts.quick ? path.join(tmp, 'BENCHMARKS.md') : path.join(root, 'BENCHMARKS.md'));
-  writeFileSync(out, markdown);
+  writeFileSync(out, markdown + handWritten(path.join(root, 'BENCHMARKS.md')));
   const rawPath = path.join(tmp, 'results.json');
   writeFileSync(rawPath, JSON.stringify({ meta, runs }, null, 2));
   process.stdout.write(`${markdown}\nwrote ${out}; raw results in ${rawPath}\ntotal duration ${took}\n`);
+}
+
+/** Sections of BENCHMARKS.md written by hand (from a `<!-- durable-store` marker on) survive a regeneration. */
+function handWritten(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+  const at = text.indexOf('<!-- durable-store');
+  return at < 0 ? '' : `\n${text.slice(at)}`;
 }
 
 function brief(c: Case, run: Run): string {

@@ -22,8 +22,8 @@ export class Message implements StoredMessage {
   #isDetached = false;
   /** The encoding slot that holds the bytes as received (`adoptWire`), or -1. */
   #wireIndex = -1;
-  readonly #encodings: (EncodedPublish | undefined)[] = [undefined, undefined, undefined, undefined,
-    undefined, undefined, undefined, undefined];
+  /** Created on the first encoding: a retained or queued message that is never sent again needs none. */
+  #encodings: (EncodedPublish | undefined)[] | undefined;
 
   constructor(
     topic: string, payload: Buffer, qos: QoS, retain: boolean, properties: Properties | undefined,
@@ -54,7 +54,7 @@ export class Message implements StoredMessage {
     this.payload = Buffer.from(this.payload);
     this.#isDetached = true;
     if (this.#wireIndex >= 0) {
-      this.#encodings[this.#wireIndex] = undefined;
+      this.#encodings![this.#wireIndex] = undefined;
       this.#wireIndex = -1;
     }
   }
@@ -71,7 +71,7 @@ export class Message implements StoredMessage {
     header++;
     const isQos0 = this.qos === 0;
     const index = (isQos0 ? 0 : 2) + (this.retain ? 1 : 0);
-    this.#encodings[index] = {
+    (this.#encodings ??= newSlots())[index] = {
       bytes, qos: this.qos, packetIdOffset: isQos0 ? -1 : header + 2 + bytes.readUInt16BE(header),
     };
     this.#wireIndex = index;
@@ -84,10 +84,11 @@ export class Message implements StoredMessage {
   /** The cached encoding for one variant. For QoS 1/2 the packet identifier is a placeholder to patch. */
   encoded(version: ProtocolVersion, isQos0: boolean, retain: boolean): EncodedPublish {
     const index = (version === 5 ? 4 : 0) + (isQos0 ? 0 : 2) + (retain ? 1 : 0);
-    let e = this.#encodings[index];
+    const slots = this.#encodings ??= newSlots();
+    let e = slots[index];
     if (e === undefined) {
       e = encodePublish(this.#packetFor(version, isQos0, retain), version);
-      this.#encodings[index] = e;
+      slots[index] = e;
     }
     return e;
   }
@@ -126,4 +127,9 @@ export class Message implements StoredMessage {
     const { topicAlias: _alias, subscriptionIdentifiers: _ids, ...rest } = this.properties;
     return rest;
   }
+}
+
+/** One slot per variant: (MQTT 5 or not) x (QoS 0 or 1/2) x (RETAIN 0 or 1). */
+function newSlots(): (EncodedPublish | undefined)[] {
+  return [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
 }
