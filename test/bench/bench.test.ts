@@ -1,21 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { PassThrough } from 'node:stream';
 import { createBroker } from '../../src/index.js';
+import { PassThrough } from 'node:stream';
 import { run } from '../../src/cli/bench.js';
+import { bench } from './run-bench.js';
 
-async function bench(args: string[]): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const code = await run(args, { stdout, stderr });
-  assert.ok(out.startsWith('{'), `expected JSON, got: ${out}${err}`);
-  return { code, json: JSON.parse(out) as Record<string, unknown>, stderr: err };
-}
 
 test('culex bench sub and pub against an in-process broker report sane JSON', async (t) => {
   const broker = createBroker();

@@ -4,20 +4,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PassThrough } from 'node:stream';
 import { createBroker } from '../../src/index.js';
-import { run } from '../../src/cli/bench.js';
+import { bench } from './run-bench.js';
 
 async function benchJson(args: string[]): Promise<Record<string, unknown>> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  stderr.resume();
-  const code = await run(args, { stdout, stderr });
-  assert.equal(code, 0, out);
-  return JSON.parse(out) as Record<string, unknown>;
+  const { code, json } = await bench(args);
+  assert.equal(code, 0, JSON.stringify(json));
+  return json;
 }
+
 
 test('QoS 0 flat-out fanin: a small --backlog throttles the publishers; --backlog 0 never does; nothing is lost', async (t) => {
   const broker = createBroker();

@@ -4,11 +4,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { PassThrough } from 'node:stream';
 import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import { createBroker } from '../../src/index.js';
+import { PassThrough } from 'node:stream';
 import { run } from '../../src/cli/bench.js';
+import { bench } from './run-bench.js';
 import { FilterIndex } from '../../src/bench/filter-index.js';
 import { matching } from '../../src/bench/scenarios.js';
 import { parseBrokerUrl } from '../../src/bench/transport.js';
@@ -17,17 +18,6 @@ import { LITERALS, prng, referenceMatches } from '../helpers/topic-reference.js'
 
 const fixture = (name: string): string => new URL(`fixtures/${name}`, import.meta.url).pathname;
 
-async function bench(args: string[]): Promise<{ code: number; json: Record<string, unknown>; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  stderr.on('data', (d: Buffer) => { err += d.toString(); });
-  const code = await run(args, { stdout, stderr });
-  assert.ok(out.startsWith('{'), `expected JSON, got: ${out}${err}`);
-  return { code, json: JSON.parse(out) as Record<string, unknown>, stderr: err };
-}
 
 /** Paced, so a few hundred messages: the tests check the tool, not the broker's speed. */
 const short = ['-q', '1', '-r', '400', '-d', '0.3', '-w', '0.1', '--drain', '2000', '--workers', '1', '--json'];
