@@ -53,8 +53,8 @@ export interface Closable {
 }
 
 const NEVER_EXPIRES = 0xffff_ffff;
-/** Records restored per event-loop turn at start-up. */
-const RESTORE_SLICE = 2000;
+/** At start-up the broker rebuilds its state a slice per event-loop turn; a slice ends after this many ms. */
+const RESTORE_SLICE_MS = 3;
 /** How often connect timeouts, keepalives and session expiry are checked. */
 const SWEEP_INTERVAL_MS = 250;
 
@@ -380,10 +380,16 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
   async #restore(): Promise<void> {
     const state = await this.persistence.open();
     const now = Date.now();
-    // A large store (100 k sessions, 1 M retained messages) is rebuilt a slice per event-loop turn.
+    // A large store (100 k sessions, 1 M retained messages) is rebuilt a slice per event-loop turn, each slice
+    // ending after RESTORE_SLICE_MS (checked every 8 records).
     let count = 0;
+    let sliceStart = performance.now();
+    const isSliceOver = (): boolean => ++count % 8 === 0 && performance.now() - sliceStart >= RESTORE_SLICE_MS;
     for (const record of state.sessions) {
-      if (++count % RESTORE_SLICE === 0) await yieldTurn();
+      if (isSliceOver()) {
+        await yieldTurn();
+        sliceStart = performance.now();
+      }
       const session = this.createSession(record.clientId, false, record.expiryIntervalSeconds);
       session.disconnectedAtMs = record.disconnectedAtMs ?? now;
       for (const sub of record.subscriptions) {
@@ -399,7 +405,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
       this.sessions.set(record.clientId, session);
     }
     for (const stored of state.retained) {
-      if (++count % RESTORE_SLICE === 0) await yieldTurn();
+      if (isSliceOver()) {
+        await yieldTurn();
+        sliceStart = performance.now();
+      }
       this.retained.set(stored.topic, Message.fromStored(stored));
     }
     // Wills delayed before a restart: re-armed; one whose session did not survive goes out now (session ended).

@@ -61,8 +61,25 @@ export class StoreCorruptError extends Error {
 
 export const STORE_FILE = 'culex.mdb';
 const FORMAT_VERSION = 1;
-/** Records read per event-loop turn at start-up, so that restoring a large store never blocks for long. */
-const RESTORE_PAGE = 2000;
+/** At start-up the store is read a page per event-loop turn; a page ends after this many ms... */
+const RESTORE_PAGE_MS = 3;
+/** ...checked every this many records. */
+const RESTORE_CHECK_EVERY = 8;
+
+/** What the last `open()` cost: the corruption check, and the read of the records in time-bounded pages. */
+export interface OpenStats {
+  /** Wall time of the check in a child process (0 when skipped). */
+  verifyMs: number;
+  /** Time spent reading and checking records on the event loop, summed over the pages (not the waits between). */
+  readMs: number;
+  /** Wall time from opening the file to the last record read. */
+  readWallMs: number;
+  records: number;
+  pages: number;
+  longestPageMs: number;
+  /** Pages that took more than twice their budget: a GC pause, or the process waiting for a CPU, inside them. */
+  slowPages: number;
+}
 
 interface Databases {
   meta: Database<unknown, string>;
@@ -104,6 +121,7 @@ export class LmdbPersistence implements Persistence {
   #lastBatch: Promise<unknown> | undefined;
   #syncTimer: NodeJS.Timeout | undefined;
   #hasUnsynced = false;
+  #openStats: OpenStats = { verifyMs: 0, readMs: 0, readWallMs: 0, records: 0, pages: 0, longestPageMs: 0, slowPages: 0 };
 
   constructor(options: LmdbPersistenceOptions) {
     this.#options = options;
@@ -115,12 +133,16 @@ export class LmdbPersistence implements Persistence {
   async open(): Promise<RestoredState> {
     mkdirSync(this.#options.directory, { recursive: true });
     this.#lock = acquireLock(this.#options.directory);
+    this.#openStats = { verifyMs: 0, readMs: 0, readWallMs: 0, records: 0, pages: 0, longestPageMs: 0, slowPages: 0 };
     try {
       if (existsSync(this.file) && this.#options.isVerifiedBeforeOpen !== false) {
+        const began = performance.now();
         const problem = await verifyInChild(this.file);
+        this.#openStats.verifyMs = performance.now() - began;
         if (problem !== undefined) this.#corrupt(problem);
       }
       let state: RestoredState;
+      const began = performance.now();
       try {
         state = await this.#openAndRead();
       } catch (err) {
@@ -128,6 +150,7 @@ export class LmdbPersistence implements Persistence {
         this.#corrupt((err as Error).message, err);
         state = await this.#openAndRead();
       }
+      this.#openStats.readWallMs = performance.now() - began;
       this.#startSyncTimer();
       return state;
     } catch (err) {
@@ -135,6 +158,11 @@ export class LmdbPersistence implements Persistence {
       this.#lock = undefined;
       throw err;
     }
+  }
+
+  /** What the last `open()` cost (for the store-scale benchmark and logs). */
+  get openStats(): Readonly<OpenStats> {
+    return this.#openStats;
   }
 
   /** A corrupt file: refuse, or move it aside (the caller then opens a new, empty one). */
@@ -167,28 +195,35 @@ export class LmdbPersistence implements Persistence {
     if (format === undefined) await db.meta.put('format', FORMAT_VERSION);
     else if (format !== FORMAT_VERSION) throw new Error(`unknown store format ${String(format)}`);
 
+    const stats = this.#openStats;
     const sessions: StoredSession[] = [];
-    for await (const value of values(db.sessions)) sessions.push(toSession(value));
+    await readAll(db.sessions, stats, (_key, value) => {
+      sessions.push(toSession(value));
+    });
     const outgoing = new Map<string, StoredOutgoing[]>();
-    for await (const value of values(db.outgoing)) {
+    await readAll(db.outgoing, stats, (_key, value) => {
       const { clientId, entry } = toOutgoing(value);
       let list = outgoing.get(clientId);
       if (list === undefined) outgoing.set(clientId, (list = []));
       list.push(entry);
       this.#keysOf(keyOf(clientId)).seqs.add(entry.seq);
-    }
+    });
     const incomingQos2 = new Map<string, number[]>();
-    for await (const [key, value] of entries(db.incoming)) {
+    await readAll(db.incoming, stats, (key, value) => {
       const clientId = toIncoming(value);
       let list = incomingQos2.get(clientId);
       if (list === undefined) incomingQos2.set(clientId, (list = []));
       list.push(key[1]);
       this.#keysOf(key[0]).packetIds.add(key[1]);
-    }
+    });
     const retained: StoredMessage[] = [];
-    for await (const value of values(db.retained)) retained.push(toMessage(value, 'retained message'));
+    await readAll(db.retained, stats, (_key, value) => {
+      retained.push(toMessage(value, 'retained message'));
+    });
     const delayedWills: StoredDelayedWill[] = [];
-    for await (const value of values(db.wills)) delayedWills.push(toWill(value));
+    await readAll(db.wills, stats, (_key, value) => {
+      delayedWills.push(toWill(value));
+    });
     return { sessions, outgoing, incomingQos2, retained, delayedWills };
   }
 
@@ -320,22 +355,34 @@ export class LmdbPersistence implements Persistence {
   }
 }
 
-/** Every value of a database, a page per event-loop turn. */
-async function* values<K extends string | [string, number]>(db: Database<unknown, K>): AsyncGenerator<unknown> {
-  for await (const [, value] of entries(db)) yield value;
-}
-
-async function* entries<K extends string | [string, number]>(db: Database<unknown, K>): AsyncGenerator<[K, unknown]> {
+/**
+ * Calls `onRecord` for every record of a database, a page per event-loop turn. A page ends after RESTORE_PAGE_MS
+ * (checked every RESTORE_CHECK_EVERY records), so the turn stays short whatever the size of the records and the
+ * work done with each.
+ */
+async function readAll<K extends string | [string, number]>(
+  db: Database<unknown, K>, stats: OpenStats, onRecord: (key: K, value: unknown) => void,
+): Promise<void> {
   let start: K | undefined;
   for (;;) {
-    const page = db.getRange(start === undefined ? { limit: RESTORE_PAGE } : { start, exclusiveStart: true, limit: RESTORE_PAGE });
+    const began = performance.now();
+    let isLast = true;
     let count = 0;
-    for (const { key, value } of page) {
-      count++;
+    for (const { key, value } of db.getRange(start === undefined ? {} : { start, exclusiveStart: true })) {
+      onRecord(key, value);
       start = key;
-      yield [key, value];
+      if (++count % RESTORE_CHECK_EVERY === 0 && performance.now() - began >= RESTORE_PAGE_MS) {
+        isLast = false;
+        break;
+      }
     }
-    if (count < RESTORE_PAGE) return;
+    const ms = performance.now() - began;
+    stats.pages++;
+    stats.records += count;
+    stats.readMs += ms;
+    if (ms > stats.longestPageMs) stats.longestPageMs = ms;
+    if (ms > 2 * RESTORE_PAGE_MS) stats.slowPages++;
+    if (isLast) return;
     await turn();
   }
 }

@@ -103,7 +103,11 @@ export function toMessage(v: unknown, what: string): StoredMessage {
   }
   if (v.pr !== undefined && !isObject(v.pr)) return fail(`${what} properties`);
   if (v.x !== undefined && !isUint(v.x)) return fail(`${what} expiry`);
-  const m: { -readonly [K in keyof StoredMessage]: StoredMessage[K] } = { topic: v.t, payload: v.p, qos: v.q, retain: v.r };
+  // The decoded payload has an ArrayBuffer of its own (about 200 bytes of bookkeeping besides the bytes, and one
+  // more object for the GC to track); a small one is copied into Node's shared Buffer pool instead, as the broker
+  // does with a payload it keeps (Message.detach).
+  const payload = v.p.length < Buffer.poolSize >>> 1 ? Buffer.from(v.p) : v.p;
+  const m: { -readonly [K in keyof StoredMessage]: StoredMessage[K] } = { topic: v.t, payload, qos: v.q, retain: v.r };
   if (v.pr !== undefined) m.properties = v.pr as Properties;
   if (v.x !== undefined) m.expiresAtMs = v.x;
   return m;
