@@ -21,7 +21,7 @@ import { silentLogger, type Logger } from './logger.js';
 import { Message } from './message.js';
 import { RetainedIndex } from './retained.js';
 import { Router, type RouteEntry } from './router.js';
-import { Session } from './session.js';
+import { Session, type SessionLimits } from './session.js';
 import { SharedMember } from './shared.js';
 import { Stats } from './stats.js';
 import type { SubscriptionTrie } from './subscription-trie.js';
@@ -69,9 +69,12 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
   readonly clients = new Map<string, Connection>();
   readonly retained = new RetainedIndex<Message>();
   readonly ready: Promise<void>;
+  #isReady = false;
   /** MQTT 5 wills waiting out their Will Delay Interval. */
   readonly delayedWills: DelayedWills;
   readonly #router: Router;
+  /** One object for every session (the options do not change). */
+  readonly #sessionLimits: SessionLimits;
   readonly #connections = new Set<Connection>();
   readonly #closables = new Set<Closable>();
   publishingConnection: Connection | null = null;
@@ -90,6 +93,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
       allowAnonymous: options.allowAnonymous, logger: this.logger,
     });
     this.loginBackoff = options.loginBackoff === false ? undefined : new LoginBackoff(options.loginBackoff);
+    const { maxInflight, maxQueuedMessages, maxQueuedBytes } = this.options;
+    this.#sessionLimits = { maxInflight, maxQueuedMessages, maxQueuedBytes };
     this.#router = new Router(this.hooks.authorizeRead, this.options.sharedSubscriptionStrategy);
     this.persistence = options.persistence ?? new MemoryPersistence();
     this.delayedWills = new DelayedWills(this.persistence, (clientId, will) => this.#publishWill(clientId, will));
@@ -97,6 +102,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
       this.logger.warn(`Dropped a message for client ${clientId} (${reason}); ${total} dropped for it so far.`);
     };
     this.ready = this.#restore();
+    this.ready.then(() => { this.#isReady = true; }, () => {});
     this.ready.catch((err: unknown) => this.#reportError(err as Error));
     this.#sweepTimer = setInterval(this.#sweep, SWEEP_INTERVAL_MS);
     this.#sweepTimer.unref();
@@ -106,6 +112,11 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
       this.#sysTimer.unref();
       this.ready.then(() => this.#publishSys(), () => {});
     }
+  }
+
+  /** True once the store is open and restored (`ready` resolved). */
+  get isReady(): boolean {
+    return this.#isReady;
   }
 
   get subscriptions(): SubscriptionTrie<RouteEntry> {
@@ -166,9 +177,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
   }
 
   createSession(clientId: string, isClean: boolean, expiryIntervalSeconds: number): Session {
-    const { maxInflight, maxQueuedMessages, maxQueuedBytes } = this.options;
-    return new Session(clientId, isClean, expiryIntervalSeconds, { maxInflight, maxQueuedMessages, maxQueuedBytes },
-      this.persistence, this.stats.sessionCounters);
+    return new Session(clientId, isClean, expiryIntervalSeconds, this.#sessionLimits, this.persistence,
+      this.stats.sessionCounters);
   }
 
   /**

@@ -98,7 +98,7 @@ export class Connection implements SessionLink {
   /** How many backed-up connections hold this connection's input paused. */
   #inputHolds = 0;
   #drainTimer: NodeJS.Timeout | undefined;
-  #info: ClientInfo | undefined;
+  #info: ConnectionInfo | undefined;
 
   constructor(stream: Duplex, broker: BrokerContext, remoteAddress: string | undefined, transport?: TransportInfo) {
     this.stream = stream;
@@ -112,7 +112,9 @@ export class Connection implements SessionLink {
     stream.on('data', Connection.#onStreamData);
     stream.on('error', Connection.#onStreamError);
     stream.on('close', Connection.#onStreamClose);
-    stream.on('end', Connection.#onStreamEnd);
+    // MQTT has no use for a half-open connection. A stream that does not allow one (net.Socket from a server,
+    // WebSocketDuplex) ends its writable side by itself when the peer ends; others are ended here.
+    if (stream.allowHalfOpen) stream.on('end', Connection.#onStreamEnd);
   }
 
   static #onStreamData(this: OwnedStream, chunk: Buffer): void {
@@ -128,8 +130,7 @@ export class Connection implements SessionLink {
   }
 
   static #onStreamEnd(this: OwnedStream): void {
-    // The peer half-closed: MQTT has no use for a half-open connection.
-    this.end();
+    if (!this.writableEnded) this.end();
   }
 
   static #onStreamDrain(this: OwnedStream): void {
@@ -149,16 +150,8 @@ export class Connection implements SessionLink {
   }
 
   get info(): ClientInfo {
-    if (this.#info === undefined) {
-      const info: ClientInfo = {
-        id: this.clientId, username: this.username, remoteAddress: this.remoteAddress,
-        protocolVersion: this.protocolVersion, transport: this.transport,
-      };
-      // A getter: the info may be built (e.g. for a redirect hook) before authentication fills the state in.
-      Object.defineProperty(info, 'auth', { get: () => this.#auth, enumerable: true });
-      this.#info = info;
-    }
-    return this.#info;
+    return this.#info ??= new ConnectionInfo(this.clientId, this.username, this.remoteAddress, this.protocolVersion,
+      this.transport, this.#auth);
   }
 
   /** Sets the user name the client is known by (an enhanced authentication method may prove one). */
@@ -169,7 +162,11 @@ export class Connection implements SessionLink {
 
   /** The auth state links fill in at CONNECT; allocated on first use, so connections without auth pay nothing. */
   get auth(): AuthState {
-    this.#auth ??= newAuthState();
+    if (this.#auth === undefined) {
+      this.#auth = newAuthState();
+      // An info built earlier (e.g. for a redirect hook) sees the state authentication fills in.
+      if (this.#info !== undefined) this.#info.auth = this.#auth;
+    }
     return this.#auth;
   }
 
@@ -517,6 +514,27 @@ export class Connection implements SessionLink {
       this.stream.destroy();
     }
     this.broker.connectionClosed(this, this.closeReason);
+  }
+}
+
+/** The ClientInfo of a connection: a plain object of one shape (hooks and events get it often). */
+class ConnectionInfo implements ClientInfo {
+  readonly id: string;
+  readonly username: string | undefined;
+  readonly remoteAddress: string | undefined;
+  readonly protocolVersion: ProtocolVersion;
+  readonly transport: TransportInfo | undefined;
+  /** Set by the connection when authentication creates its state. */
+  auth: AuthState | undefined;
+
+  constructor(id: string, username: string | undefined, remoteAddress: string | undefined,
+    protocolVersion: ProtocolVersion, transport: TransportInfo | undefined, auth: AuthState | undefined) {
+    this.id = id;
+    this.username = username;
+    this.remoteAddress = remoteAddress;
+    this.protocolVersion = protocolVersion;
+    this.transport = transport;
+    this.auth = auth;
   }
 }
 

@@ -34,6 +34,8 @@ export interface BrokerContext {
   readonly delayedWills: DelayedWills;
   /** Waits for the store to be opened and restored. */
   readonly ready: Promise<void>;
+  /** True once `ready` has resolved (a CONNECT then needs no wait). */
+  readonly isReady: boolean;
   /** Fan a message out to matching subscribers; returns how many sessions got it. */
   route(message: Message): number;
   /** Sessions of the last `route` that dropped the message because their queue was full (a quota). */

@@ -159,6 +159,7 @@ class Pipeline {
   readonly #wss: WebSocketServer | undefined;
   /** The origin of each socket handed to the TLS or HTTP stage, keyed by that socket. */
   readonly #origins = new WeakMap<object, Origin>();
+  #sharedTransport: TransportInfo | undefined;
 
   constructor(handler: StreamHandler, options: ListenerOptions, server: NetServer,
     WebSocketServerClass: typeof WebSocketServer | undefined) {
@@ -312,14 +313,25 @@ class Pipeline {
 
   #handOver(stream: Duplex, origin: Origin): void {
     this.#pending.delete(origin.raw);
-    const transport: TransportInfo = {
-      listener: this.name,
-      isEncrypted: this.#tlsServer !== undefined,
-      protocol: this.#options.protocol ?? 'mqtt',
-      ...(origin.certificateUsername === undefined ? {} : { certificateUsername: origin.certificateUsername }),
-    };
+    const transport = origin.certificateUsername === undefined
+      ? this.#transport()
+      : { ...this.#transport(), certificateUsername: origin.certificateUsername };
     this.#handler.handle(stream, origin.remoteAddress, transport);
-    if (stream === origin.raw) origin.raw.resume();
+    if (stream === origin.raw) {
+      // The handler listens for errors now: the accept stage's catch-all goes (one listener less per connection).
+      if (stream.listenerCount('error') > 1) stream.off('error', ignoreError);
+      origin.raw.resume();
+    }
+  }
+
+  /** The TransportInfo of this listener's connections (without a certificate username): one object for all. */
+  #transport(): TransportInfo {
+    if (this.#sharedTransport?.listener !== this.name) {
+      this.#sharedTransport = Object.freeze({
+        listener: this.name, isEncrypted: this.#tlsServer !== undefined, protocol: this.#options.protocol ?? 'mqtt',
+      });
+    }
+    return this.#sharedTransport;
   }
 
   #closeStalled(): void {

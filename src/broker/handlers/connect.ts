@@ -7,34 +7,62 @@
 import { ReasonCode } from '../../protocol/reason-codes.js';
 import type { ConnackPacket, ConnectPacket, Properties } from '../../protocol/types.js';
 import type { Connection } from '../connection.js';
-import { isPromise } from '../hooks.js';
+import { isPromise, type AuthChecks } from '../hooks.js';
 import { beginConnectAuth } from './auth-exchange.js';
 import { hostOf } from '../login-backoff.js';
 
 /** MQTT 3.1 (section 3.1) limits client identifiers to 23 characters. */
 const MQTT31_MAX_CLIENT_ID = 23;
 
-export async function handleConnect(conn: Connection, packet: ConnectPacket): Promise<void> {
+/**
+ * Synchronous when it can be (the store is open, no enhanced authentication, and the `authenticate` hook, if any,
+ * answers at once): then no promise is made and the client's next packets are read on. Otherwise it returns a
+ * promise, the connection's pump waits for it, and the socket is paused meanwhile.
+ */
+export function handleConnect(conn: Connection, packet: ConnectPacket): Promise<void> | void {
   conn.state = 'connecting';
   conn.protocolVersion = packet.protocolVersion;
+  if (!conn.broker.isReady || packet.properties?.authenticationMethod !== undefined) {
+    return whilePaused(conn, connectWhenReady(conn, packet));
+  }
+  if (!checkConnect(conn, packet)) return;
+  const verdict = authenticate(conn, packet);
+  if (verdict === true) {
+    acceptConnect(conn, packet, undefined);
+    return;
+  }
+  if (verdict === false) return;
+  return whilePaused(conn, verdict.then((isAllowed) => {
+    if (isAllowed && !conn.isClosed) acceptConnect(conn, packet, undefined);
+  }));
+}
+
+/** Stops reading the socket until `work` is done (the pump waits for it too). */
+async function whilePaused(conn: Connection, work: Promise<void>): Promise<void> {
   conn.stream.pause();
   try {
-    await conn.broker.ready;
-    if (!validate(conn, packet)) return;
-    if (!checkCapacity(conn)) return;
-    if (!checkCapabilities(conn, packet)) return;
-    if (!redirect(conn)) return;
-    if (packet.properties?.authenticationMethod !== undefined) {
-      // MQTT 5 section 4.12: the method alone decides; it may answer AUTH 0x18 and wait for the client's AUTH.
-      await beginConnectAuth(conn, packet, acceptConnect);
-      return;
-    }
-    if (!(await authenticate(conn, packet))) return;
-    if (conn.isClosed) return;
-    acceptConnect(conn, packet, undefined);
+    await work;
   } finally {
     if (!conn.isClosed) conn.stream.resume();
   }
+}
+
+async function connectWhenReady(conn: Connection, packet: ConnectPacket): Promise<void> {
+  await conn.broker.ready;
+  if (!checkConnect(conn, packet)) return;
+  if (packet.properties?.authenticationMethod !== undefined) {
+    // MQTT 5 section 4.12: the method alone decides; it may answer AUTH 0x18 and wait for the client's AUTH.
+    await beginConnectAuth(conn, packet, acceptConnect);
+    return;
+  }
+  if (!(await authenticate(conn, packet))) return;
+  if (conn.isClosed) return;
+  acceptConnect(conn, packet, undefined);
+}
+
+/** The checks before authentication; false when the connection was refused. */
+function checkConnect(conn: Connection, packet: ConnectPacket): boolean {
+  return validate(conn, packet) && checkCapacity(conn) && checkCapabilities(conn, packet) && redirect(conn);
 }
 
 /** Client identifier and keepalive rules. Returns false when the connection was refused. */
@@ -131,9 +159,10 @@ function checkCapacity(conn: Connection): boolean {
 
 /**
  * Runs the authentication chain (hooks.ts), after the failed-login back-off for the client's address has spaced
- * this attempt (login-backoff.ts). A refusal is CONNACK 5 / 0x87, as Mosquitto answers a bad password.
+ * this attempt (login-backoff.ts). A refusal is CONNACK 5 / 0x87, as Mosquitto answers a bad password. A promise
+ * only when the back-off makes the attempt wait or the chain answers with one.
  */
-async function authenticate(conn: Connection, packet: ConnectPacket): Promise<boolean> {
+function authenticate(conn: Connection, packet: ConnectPacket): boolean | Promise<boolean> {
   const hook = conn.broker.hooks.authenticate;
   if (hook === undefined) return true;
   const backoff = conn.broker.loginBackoff;
@@ -145,20 +174,36 @@ async function authenticate(conn: Connection, packet: ConnectPacket): Promise<bo
       conn.refuse(ReasonCode.ServerBusy, 'refused');
       return false;
     }
-    if (slot.waitMs > 0) await new Promise((resolve) => setTimeout(resolve, slot.waitMs).unref());
-    if (conn.isClosed) return false;
+    if (slot.waitMs > 0) {
+      return new Promise<void>((resolve) => setTimeout(resolve, slot.waitMs).unref())
+        .then(() => (conn.isClosed ? false : askHook(conn, packet, hook, address)));
+    }
   }
-  let isAllowed = false;
+  return askHook(conn, packet, hook, address);
+}
+
+function askHook(conn: Connection, packet: ConnectPacket, hook: NonNullable<AuthChecks['authenticate']>,
+  address: string | undefined): boolean | Promise<boolean> {
+  const onError = (err: unknown): boolean => {
+    conn.broker.logger.error(`authenticate hook failed for ${conn.clientId}: ${(err as Error).message}`);
+    return settleAuthentication(conn, false, address);
+  };
+  let answer;
   try {
-    const answer = hook({
+    answer = hook({
       clientId: conn.clientId, username: conn.username, password: packet.password,
       remoteAddress: conn.remoteAddress, protocolVersion: packet.protocolVersion, transport: conn.transport, auth: conn.auth,
       userProperties: packet.properties?.userProperties ?? [],
     });
-    isAllowed = (isPromise(answer) ? await answer : answer) === true;
   } catch (err) {
-    conn.broker.logger.error(`authenticate hook failed for ${conn.clientId}: ${(err as Error).message}`);
+    return onError(err);
   }
+  if (isPromise(answer)) return answer.then((isAllowed) => settleAuthentication(conn, isAllowed === true, address), onError);
+  return settleAuthentication(conn, answer === true, address);
+}
+
+function settleAuthentication(conn: Connection, isAllowed: boolean, address: string | undefined): boolean {
+  const backoff = conn.broker.loginBackoff;
   if (!isAllowed && backoff !== undefined && address !== undefined) backoff.failed(address, Date.now());
   if (conn.isClosed) return false;
   if (!isAllowed) {
