@@ -17,14 +17,50 @@
  *
  * Trade-off: matching goes the opposite way from the subscription trie (the wildcards are in the query, not in the
  * index), so a leading `+` or `#` is inherently a wide scan; we keep it to one pass without intermediate arrays.
+ *
+ * Memory: a node with one child points at it directly (the child knows its level) and gets a Map only when a second
+ * child arrives; it keeps the Map until its last child goes (no new Map each time a topic beside another one is set
+ * and deleted in turn). In a tree of a million topics like `site/device-N/state`, most nodes below the fan-out have
+ * a single child, and a Map per such node (about 180 bytes even with one entry) was the largest part of the index.
  */
 
 const DOLLAR = 0x24;
 
 class RetainedNode<M> {
-  children: Map<string, RetainedNode<M>> | undefined = undefined;
+  /** The topic level this node stands for ('' for the root). */
+  readonly level: string;
+  /** None, the only child, or the children by level. */
+  children: Map<string, RetainedNode<M>> | RetainedNode<M> | undefined = undefined;
   hasMessage = false;
   message: M | undefined = undefined;
+
+  constructor(level: string) {
+    this.level = level;
+  }
+
+  child(level: string): RetainedNode<M> | undefined {
+    const children = this.children;
+    if (children === undefined) return undefined;
+    if (children instanceof RetainedNode) return children.level === level ? children : undefined;
+    return children.get(level);
+  }
+
+  addChild(child: RetainedNode<M>): void {
+    const children = this.children;
+    if (children === undefined) this.children = child;
+    else if (children instanceof RetainedNode) this.children = new Map([[children.level, children], [child.level, child]]);
+    else children.set(child.level, child);
+  }
+
+  removeChild(level: string): void {
+    const children = this.children;
+    if (children instanceof RetainedNode) {
+      this.children = undefined;
+    } else if (children !== undefined) {
+      children.delete(level);
+      if (children.size === 0) this.children = undefined;
+    }
+  }
 }
 
 /**
@@ -39,7 +75,7 @@ class RetainedNode<M> {
  * ```
  */
 export class RetainedIndex<M> {
-  #root = new RetainedNode<M>();
+  #root = new RetainedNode<M>('');
   #byTopic = new Map<string, RetainedNode<M>>();
   #nodeCount = 1;
 
@@ -59,11 +95,10 @@ export class RetainedIndex<M> {
     if (node === undefined) {
       node = this.#root;
       for (const level of topic.split('/')) {
-        if (node.children === undefined) node.children = new Map();
-        let next = node.children.get(level);
+        let next: RetainedNode<M> | undefined = node.child(level);
         if (next === undefined) {
-          next = new RetainedNode();
-          node.children.set(level, next);
+          next = new RetainedNode(level);
+          node.addChild(next);
           this.#nodeCount++;
         }
         node = next;
@@ -81,7 +116,7 @@ export class RetainedIndex<M> {
     const path: RetainedNode<M>[] = [this.#root];
     let node = this.#root;
     for (const level of levels) {
-      node = node.children?.get(level) as RetainedNode<M>;
+      node = node.child(level) as RetainedNode<M>;
       path.push(node);
     }
     node.hasMessage = false;
@@ -89,10 +124,7 @@ export class RetainedIndex<M> {
     for (let i = levels.length; i > 0; i--) {
       const child = path[i] as RetainedNode<M>;
       if (child.hasMessage || child.children !== undefined) break;
-      const parent = path[i - 1] as RetainedNode<M>;
-      const children = parent.children as Map<string, RetainedNode<M>>;
-      children.delete(levels[i - 1] as string);
-      if (children.size === 0) parent.children = undefined;
+      (path[i - 1] as RetainedNode<M>).removeChild(child.level);
       this.#nodeCount--;
     }
     return true;
@@ -128,8 +160,8 @@ export class RetainedIndex<M> {
 function matchWildcardAtRoot<M>(root: RetainedNode<M>, levels: string[], first: string, out: M[]): void {
   const children = root.children;
   if (children === undefined) return;
-  for (const [level, child] of children) {
-    if (level.charCodeAt(0) === DOLLAR) continue;
+  for (const child of children instanceof RetainedNode ? [children] : children.values()) {
+    if (child.level.charCodeAt(0) === DOLLAR) continue;
     if (first === '#') collectSubtree(child, out);
     else matchFrom(child, levels, 1, out);
   }
@@ -151,10 +183,15 @@ function matchFrom<M>(node: RetainedNode<M>, levels: string[], i: number, out: M
     const children = node.children;
     if (children === undefined) return;
     if (level === '+') {
+      if (children instanceof RetainedNode) {
+        node = children;
+        i++;
+        continue;
+      }
       for (const child of children.values()) matchFrom(child, levels, i + 1, out);
       return;
     }
-    const next = children.get(level);
+    const next = node.child(level);
     if (next === undefined) return;
     node = next;
     i++;
@@ -162,8 +199,14 @@ function matchFrom<M>(node: RetainedNode<M>, levels: string[], i: number, out: M
 }
 
 function collectSubtree<M>(node: RetainedNode<M>, out: M[]): void {
-  if (node.hasMessage) out.push(node.message as M);
-  const children = node.children;
-  if (children === undefined) return;
-  for (const child of children.values()) collectSubtree(child, out);
+  for (;;) {
+    if (node.hasMessage) out.push(node.message as M);
+    const children = node.children;
+    if (children === undefined) return;
+    if (!(children instanceof RetainedNode)) {
+      for (const child of children.values()) collectSubtree(child, out);
+      return;
+    }
+    node = children;
+  }
 }
