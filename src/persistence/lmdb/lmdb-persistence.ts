@@ -77,6 +77,11 @@ export interface OpenStats {
   records: number;
   pages: number;
   longestPageMs: number;
+  /**
+   * CPU time of the whole process (all threads) during that page: well under longestPageMs means the process waited
+   * for a CPU for most of it.
+   */
+  longestPageCpuMs: number;
   /** Pages that took more than twice their budget: a GC pause, or the process waiting for a CPU, inside them. */
   slowPages: number;
 }
@@ -121,7 +126,7 @@ export class LmdbPersistence implements Persistence {
   #lastBatch: Promise<unknown> | undefined;
   #syncTimer: NodeJS.Timeout | undefined;
   #hasUnsynced = false;
-  #openStats: OpenStats = { verifyMs: 0, readMs: 0, readWallMs: 0, records: 0, pages: 0, longestPageMs: 0, slowPages: 0 };
+  #openStats: OpenStats = { verifyMs: 0, readMs: 0, readWallMs: 0, records: 0, pages: 0, longestPageMs: 0, longestPageCpuMs: 0, slowPages: 0 };
 
   constructor(options: LmdbPersistenceOptions) {
     this.#options = options;
@@ -133,7 +138,7 @@ export class LmdbPersistence implements Persistence {
   async open(): Promise<RestoredState> {
     mkdirSync(this.#options.directory, { recursive: true });
     this.#lock = acquireLock(this.#options.directory);
-    this.#openStats = { verifyMs: 0, readMs: 0, readWallMs: 0, records: 0, pages: 0, longestPageMs: 0, slowPages: 0 };
+    this.#openStats = { verifyMs: 0, readMs: 0, readWallMs: 0, records: 0, pages: 0, longestPageMs: 0, longestPageCpuMs: 0, slowPages: 0 };
     try {
       if (existsSync(this.file) && this.#options.isVerifiedBeforeOpen !== false) {
         const began = performance.now();
@@ -366,6 +371,7 @@ async function readAll<K extends string | [string, number]>(
   let start: K | undefined;
   for (;;) {
     const began = performance.now();
+    const cpu = process.cpuUsage();
     let isLast = true;
     let count = 0;
     for (const { key, value } of db.getRange(start === undefined ? {} : { start, exclusiveStart: true })) {
@@ -380,7 +386,11 @@ async function readAll<K extends string | [string, number]>(
     stats.pages++;
     stats.records += count;
     stats.readMs += ms;
-    if (ms > stats.longestPageMs) stats.longestPageMs = ms;
+    if (ms > stats.longestPageMs) {
+      const used = process.cpuUsage(cpu);
+      stats.longestPageMs = ms;
+      stats.longestPageCpuMs = (used.user + used.system) / 1000;
+    }
     if (ms > 2 * RESTORE_PAGE_MS) stats.slowPages++;
     if (isLast) return;
     await turn();
