@@ -88,12 +88,30 @@ function waitForExit(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-/** Writes the config and starts Mosquitto; the caller must `close()` it (see `mosquittoFor`). */
+/**
+ * Writes the config and starts Mosquitto; the caller must `close()` it (see `mosquittoFor`). Free ports are picked
+ * distinct; if one was taken by another process before Mosquitto bound it, it starts again on new ones (3 tries).
+ */
 export async function startMosquitto(options: MosquittoOptions = {}): Promise<StartedMosquitto> {
+  const isAutoPort = (options.listeners ?? [{}]).some((listener) => listener.port === undefined);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      if (!isAutoPort || attempt === 3 || !(err as Error).message.includes('Address already in use')) throw err;
+    }
+  }
+}
+
+async function startOnce(options: MosquittoOptions): Promise<StartedMosquitto> {
   const dir = mkdtempSync(join(tmpdir(), 'culex-mosquitto-'));
   const listeners = options.listeners ?? [{}];
   const ports: number[] = [];
-  for (const listener of listeners) ports.push(listener.port ?? await freePort());
+  for (const listener of listeners) {
+    let port = listener.port ?? await freePort();
+    while (listener.port === undefined && ports.includes(port)) port = await freePort();
+    ports.push(port);
+  }
   const lines = ['allow_anonymous true', 'log_dest stderr', 'log_type error', 'log_type warning', 'log_type notice',
     'log_type information', 'persistence false', ...(options.config ?? [])];
   // Run as root, Mosquitto switches to the `mosquitto` user and could then not read the test's private temporary

@@ -2,16 +2,19 @@
  * The durable store: one LMDB file (`<directory>/culex.mdb`, through lmdb-js) holding sessions, outbound entries,
  * inbound QoS 2 identifiers, retained messages and delayed wills, each in its own named database.
  *
- * Design note — group commit: lmdb-js puts every write issued in one event-loop turn into one transaction, written
- * by its own thread, so the broker's synchronous `save*`/`put*`/`delete*` calls cost an encode each on the event loop
- * and nothing more. `flush()` waits for the transactions of the writes before it, and then, per durability mode:
- * - `sync` (default): for the fsync too (lmdb-js `flushed`: with overlappingSync a commit resolves before its sync).
- *   Loss window: none — a PUBACK/PUBREC means the message and its queue entries are on disk.
+ * Design note — group commit: the broker's synchronous `save*`/`put*`/`delete*` calls only queue a write
+ * (write-queue.ts); one commit at a time hands the queue to lmdb-js as one transaction (written by its own thread),
+ * and what is queued meanwhile waits for the next, so an outbound entry acknowledged before a commit took it never
+ * reaches the disk. `flush()` waits for the commit that covers the writes before it, and then, per durability mode:
+ * - `sync` (default): for the fsync too (lmdb-js `flushed`: with overlappingSync a commit resolves before its sync);
+ *   the next commit starts after that sync. Loss window: none — a PUBACK/PUBREC means the message and its queue
+ *   entries are on disk.
  * - `batched`: commits are not synced; a timer syncs every `batchWindowMs`. `flush()` waits for the commit only.
  *   Loss window: nothing on a crash of the process (a committed transaction is in the OS page cache); the writes of
  *   the last `batchWindowMs` (plus one sync) on a power loss or OS crash.
  * - `none`: no sync at all, and the broker does not wait (`isDurable` false). Loss window: the writes not yet
- *   committed (about one event-loop turn) on a crash of the process; whatever the OS had not written on a power loss.
+ *   committed (those of the last commit or two, a few ms) on a crash of the process; whatever the OS had not written
+ *   on a power loss.
  * Deleting a session removes its outbound entries and inbound identifiers one key at a time: an in-memory index of
  * those keys (built at open) spares a range scan inside the write transaction.
  *
@@ -32,6 +35,7 @@ import {
   keyOf, messageRecord, outgoingRecord, sessionRecord, toIncoming, toMessage, toOutgoing, toSession, toWill,
 } from './records.js';
 import { verifyInChild } from './verify.js';
+import { WriteQueue, type Key, type KeyIndex } from './write-queue.js';
 
 export type Durability = 'sync' | 'batched' | 'none';
 
@@ -106,10 +110,12 @@ function syncEnv(root: RootDatabase): Promise<void> {
   });
 }
 
-/** The keys of one client's outbound entries and inbound identifiers, for deleteSession. */
+/** One client's outbound entries and inbound QoS 2 identifiers in the store (for deleteSession and the write queue). */
 interface ClientKeys {
-  seqs: Set<number>;
-  packetIds: Set<number>;
+  /** The client id as a key (keyOf). */
+  readonly key: string;
+  readonly seqs: KeyIndex;
+  readonly packetIds: KeyIndex;
 }
 
 export class LmdbPersistence implements Persistence {
@@ -121,11 +127,10 @@ export class LmdbPersistence implements Persistence {
   #root: RootDatabase | undefined;
   #db: Databases | undefined;
   #lock: StoreLock | undefined;
+  /** By client id. */
   readonly #index = new Map<string, ClientKeys>();
-  readonly #pending = new Set<Promise<unknown>>();
-  #lastBatch: Promise<unknown> | undefined;
+  #queue: WriteQueue | undefined;
   #syncTimer: NodeJS.Timeout | undefined;
-  #hasUnsynced = false;
   #openStats: OpenStats = { verifyMs: 0, readMs: 0, readWallMs: 0, records: 0, pages: 0, longestPageMs: 0, longestPageCpuMs: 0, slowPages: 0 };
 
   constructor(options: LmdbPersistenceOptions) {
@@ -187,6 +192,7 @@ export class LmdbPersistence implements Persistence {
     const isSynced = this.durability === 'sync';
     const root = openLmdb({ path: this.file, noSubdir: true, maxDbs: 8, noSync: !isSynced, overlappingSync: isSynced });
     this.#root = root;
+    this.#queue = new WriteQueue(root, isSynced);
     const db: Databases = {
       meta: root.openDB({ name: 'meta' }),
       sessions: root.openDB({ name: 'sessions' }),
@@ -211,7 +217,7 @@ export class LmdbPersistence implements Persistence {
       let list = outgoing.get(clientId);
       if (list === undefined) outgoing.set(clientId, (list = []));
       list.push(entry);
-      this.#keysOf(keyOf(clientId)).seqs.add(entry.seq);
+      this.#keysOf(clientId).seqs.set(entry.seq, null);
     });
     const incomingQos2 = new Map<string, number[]>();
     await readAll(db.incoming, stats, (key, value) => {
@@ -219,7 +225,7 @@ export class LmdbPersistence implements Persistence {
       let list = incomingQos2.get(clientId);
       if (list === undefined) incomingQos2.set(clientId, (list = []));
       list.push(key[1]);
-      this.#keysOf(key[0]).packetIds.add(key[1]);
+      this.#keysOf(clientId).packetIds.set(key[1], null);
     });
     const retained: StoredMessage[] = [];
     await readAll(db.retained, stats, (_key, value) => {
@@ -232,9 +238,9 @@ export class LmdbPersistence implements Persistence {
     return { sessions, outgoing, incomingQos2, retained, delayedWills };
   }
 
-  #keysOf(clientKey: string): ClientKeys {
-    let keys = this.#index.get(clientKey);
-    if (keys === undefined) this.#index.set(clientKey, (keys = { seqs: new Set(), packetIds: new Set() }));
+  #keysOf(clientId: string): ClientKeys {
+    let keys = this.#index.get(clientId);
+    if (keys === undefined) this.#index.set(clientId, (keys = { key: keyOf(clientId), seqs: new Map(), packetIds: new Map() }));
     return keys;
   }
 
@@ -242,8 +248,8 @@ export class LmdbPersistence implements Persistence {
     if (this.durability !== 'batched') return;
     const windowMs = this.#options.batchWindowMs ?? 100;
     this.#syncTimer = setInterval(() => {
-      if (!this.#hasUnsynced || this.#root === undefined) return;
-      this.#hasUnsynced = false;
+      if (this.#queue?.hasUnsynced !== true || this.#root === undefined) return;
+      this.#queue.hasUnsynced = false;
       // Syncs what is committed; a commit still running is synced by the next tick.
       syncEnv(this.#root).catch((err: unknown) => {
         this.#options.logger?.error(`store sync failed: ${(err as Error).message}`);
@@ -260,7 +266,13 @@ export class LmdbPersistence implements Persistence {
     }
     this.#root = undefined;
     this.#db = undefined;
+    this.#closeQueue();
     this.#index.clear();
+  }
+
+  #closeQueue(): void {
+    if (this.#queue !== undefined) this.#queue.isClosed = true;
+    this.#queue = undefined;
   }
 
   async close(): Promise<void> {
@@ -269,95 +281,95 @@ export class LmdbPersistence implements Persistence {
       await this.flush().catch(() => {});
       // A clean shutdown leaves everything on disk whatever the durability mode.
       if (this.durability !== 'sync') await syncEnv(this.#root).catch(() => {});
+      this.#closeQueue();
       await this.#root.close();
     }
     this.#root = undefined;
     this.#db = undefined;
+    this.#closeQueue();
     this.#index.clear();
     this.#lock?.release();
     this.#lock = undefined;
   }
 
-  #open(): Databases {
-    if (this.#db === undefined) throw new Error('LmdbPersistence: write before open()');
-    return this.#db;
-  }
-
-  /** Every write of a turn returns the same lmdb-js batch promise; keep each batch until it settles. */
-  #track(batch: Promise<unknown>): void {
-    this.#hasUnsynced = true;
-    if (batch === this.#lastBatch) return;
-    this.#lastBatch = batch;
-    this.#pending.add(batch);
-    const settle = (): void => {
-      this.#pending.delete(batch);
-    };
-    batch.then(settle, settle);
+  #writes(): { q: WriteQueue; db: WriteTables } {
+    if (this.#queue === undefined || this.#db === undefined) throw new Error('LmdbPersistence: write before open()');
+    // The write path treats every table alike; lmdb-js's typings make each key type its own Database type.
+    return { q: this.#queue, db: this.#db as unknown as WriteTables };
   }
 
   saveSession(session: StoredSession): void {
-    this.#track(this.#open().sessions.put(keyOf(session.clientId), sessionRecord(session)));
+    const { q, db } = this.#writes();
+    q.set(db.sessions, keyOf(session.clientId), sessionRecord(session));
   }
 
   deleteSession(clientId: string): void {
-    const db = this.#open();
-    const key = keyOf(clientId);
-    this.#track(db.sessions.remove(key));
-    const keys = this.#index.get(key);
+    const { q, db } = this.#writes();
+    const keys = this.#index.get(clientId);
+    q.set(db.sessions, keys?.key ?? keyOf(clientId), undefined);
     if (keys === undefined) return;
-    this.#index.delete(key);
-    for (const seq of keys.seqs) this.#track(db.outgoing.remove([key, seq]));
-    for (const id of keys.packetIds) this.#track(db.incoming.remove([key, id]));
+    for (const seq of keys.seqs.keys()) q.setIndexed(db.outgoing, keys.seqs, keys.key, seq, undefined);
+    for (const id of keys.packetIds.keys()) q.setIndexed(db.incoming, keys.packetIds, keys.key, id, undefined);
+    this.#index.delete(clientId);
   }
 
   putOutgoing(clientId: string, entry: StoredOutgoing): void {
-    const key = keyOf(clientId);
-    this.#track(this.#open().outgoing.put([key, entry.seq], outgoingRecord(clientId, entry)));
-    this.#keysOf(key).seqs.add(entry.seq);
+    const { q, db } = this.#writes();
+    const keys = this.#keysOf(clientId);
+    q.setIndexed(db.outgoing, keys.seqs, keys.key, entry.seq, { clientId, entry }, encodeOutgoing);
   }
 
   deleteOutgoing(clientId: string, seq: number): void {
-    const key = keyOf(clientId);
-    const keys = this.#index.get(key);
-    if (keys === undefined || !keys.seqs.delete(seq)) return;
-    this.#track(this.#open().outgoing.remove([key, seq]));
+    const { q, db } = this.#writes();
+    const keys = this.#index.get(clientId);
+    if (keys !== undefined) q.setIndexed(db.outgoing, keys.seqs, keys.key, seq, undefined);
   }
 
   putIncomingQos2(clientId: string, packetId: number): void {
-    const key = keyOf(clientId);
-    const keys = this.#keysOf(key);
-    if (keys.packetIds.has(packetId)) return;
-    keys.packetIds.add(packetId);
-    this.#track(this.#open().incoming.put([key, packetId], clientId));
+    const { q, db } = this.#writes();
+    const keys = this.#keysOf(clientId);
+    if (!keys.packetIds.has(packetId)) q.setIndexed(db.incoming, keys.packetIds, keys.key, packetId, clientId);
   }
 
   deleteIncomingQos2(clientId: string, packetId: number): void {
-    const key = keyOf(clientId);
-    const keys = this.#index.get(key);
-    if (keys === undefined || !keys.packetIds.delete(packetId)) return;
-    this.#track(this.#open().incoming.remove([key, packetId]));
+    const { q, db } = this.#writes();
+    const keys = this.#index.get(clientId);
+    if (keys !== undefined) q.setIndexed(db.incoming, keys.packetIds, keys.key, packetId, undefined);
   }
 
   putRetained(topic: string, message: StoredMessage | undefined): void {
-    const db = this.#open();
-    const key = keyOf(topic);
-    this.#track(message === undefined ? db.retained.remove(key) : db.retained.put(key, messageRecord(message)));
+    const { q, db } = this.#writes();
+    q.set(db.retained, keyOf(topic), message === undefined ? undefined : messageRecord(message));
   }
 
   putDelayedWill(clientId: string, will: { readonly message: StoredMessage; readonly fireAtMs: number }): void {
-    this.#track(this.#open().wills.put(keyOf(clientId), { c: clientId, f: will.fireAtMs, m: messageRecord(will.message) }));
+    const { q, db } = this.#writes();
+    q.set(db.wills, keyOf(clientId), { c: clientId, f: will.fireAtMs, m: messageRecord(will.message) });
   }
 
   deleteDelayedWill(clientId: string): void {
-    this.#track(this.#open().wills.remove(keyOf(clientId)));
+    const { q, db } = this.#writes();
+    q.set(db.wills, keyOf(clientId), undefined);
   }
 
-  async flush(): Promise<void> {
-    const root = this.#root;
-    if (root === undefined) throw new Error('LmdbPersistence: flush() before open()');
-    if (this.#pending.size > 0) await Promise.all(this.#pending);
-    if (this.durability === 'sync') await root.flushed;
+  /** Resolves when every write submitted before the call is durable (`batched`: committed). */
+  flush(): Promise<void> {
+    if (this.#queue === undefined) return Promise.reject(new Error('LmdbPersistence: flush() before open()'));
+    return this.#queue.flush();
   }
+
+  /** Write counters: handed to lmdb-js, cancelled out before a commit took them, transactions. */
+  get writeStats(): { issued: number; cancelled: number; commits: number } {
+    const q = this.#queue;
+    return { issued: q?.writesIssued ?? 0, cancelled: q?.writesCancelled ?? 0, commits: q?.commits ?? 0 };
+  }
+}
+
+type WriteTables = Record<Exclude<keyof Databases, 'meta'>, Database<unknown, Key>>;
+
+function encodeOutgoing(this: void, value: unknown): unknown {
+  const { clientId, entry } = value as { clientId: string; entry: StoredOutgoing };
+  return outgoingRecord(clientId, entry);
 }
 
 /**
