@@ -37,6 +37,9 @@ export type CloseReason =
   | 'connectTimeout' | 'takenOver' | 'slowConsumer' | 'refused' | 'serverShutdown' | 'notAuthorized'
   | 'administrativeAction' | 'redirected';
 
+/** 1 type byte + 4 remaining-length bytes + the largest remaining length: no MQTT packet is larger. */
+const MAX_PACKET_BYTES = 268_435_460;
+
 /** The stream of a connection knows its connection, so that one set of listeners serves every connection. */
 const OWNER = Symbol('culex.connection');
 type OwnedStream = Duplex & { [OWNER]?: Connection };
@@ -60,8 +63,8 @@ export class Connection implements SessionLink {
   assignedClientId: string | undefined;
   /** MQTT 5: the client's Receive Maximum: at most this many unacknowledged QoS 1/2 messages to it [MQTT-3.3.4-9]. */
   receiveMaximum = 65_535;
-  /** MQTT 5: the client's Maximum Packet Size, or Infinity. */
-  maxOutboundPacketBytes = Infinity;
+  /** MQTT 5: the client's Maximum Packet Size; by default the largest packet MQTT can encode (a small integer). */
+  maxOutboundPacketBytes = MAX_PACKET_BYTES;
   /** MQTT 5: inbound Topic Alias mapping (alias → topic name). */
   get topicAliases(): Map<number, string> {
     return this.#topicAliases ??= new Map();

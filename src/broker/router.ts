@@ -153,6 +153,7 @@ export class Router {
    * same group. A QoS 2 message already sent stays with its session [MQTT-4.8.2-4/5].
    */
   redistribute(session: Session, includeInflight: boolean, onlyGroup?: SharedGroup): number {
+    if (session.queuedCount === 0 && session.inflightCount === 0) return 0;
     const taken = session.takeSharedEntries(includeInflight,
       (group) => (onlyGroup === undefined || group === onlyGroup) && group.hasOtherConnected(session));
     for (const entry of taken) {

@@ -84,7 +84,7 @@ export class Session {
   }
 
   /** How many messages are in flight, without creating the map. */
-  get #inflightCount(): number {
+  get inflightCount(): number {
     return this.#inflight?.size ?? 0;
   }
 
@@ -155,7 +155,7 @@ export class Session {
     const entry: OutEntry = {
       seq: this.#nextSeq++, qos, state: 'queued', packetId: 0, message, retain, subscriptionIds, group,
     };
-    if (this.link !== null && this.queuedCount === 0 && this.#inflightCount < this.#window()) {
+    if (this.link !== null && this.queuedCount === 0 && this.inflightCount < this.#window()) {
       if (this.#send(entry)) this.#save(entry);
       return true;
     }
@@ -262,7 +262,7 @@ export class Session {
 
   /** Moves queued messages into the window while it has room and a connection is attached. */
   fillWindow(nowMs = Date.now()): void {
-    while (this.link !== null && this.#inflightCount < this.#window() && this.queuedCount > 0) {
+    while (this.link !== null && this.inflightCount < this.#window() && this.queuedCount > 0) {
       const entry = this.#queue[this.#queueHead]!;
       this.#queue[this.#queueHead] = undefined as unknown as OutEntry;
       this.#queueHead++;
