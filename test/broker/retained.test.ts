@@ -69,14 +69,19 @@ describe('RetainedIndex set, get, delete', () => {
     assert.equal(index.get('a/b'), 'a/b');
   });
 
-  test('entries yields every topic and message in insertion order', () => {
-    const index = retainedOf('x', 'a/b', '$SYS/y');
+  test('entries yields every topic and message in trie order (first insertion among siblings)', () => {
+    const index = retainedOf('x', 'a/b', '$SYS/y', 'a', '/x', 'a//b', 'a/b/c');
     index.set('x', 'x2');
     assert.deepEqual([...index.entries()], [
       ['x', 'x2'],
+      ['a', 'a'],
       ['a/b', 'a/b'],
+      ['a/b/c', 'a/b/c'],
+      ['a//b', 'a//b'],
       ['$SYS/y', '$SYS/y'],
+      ['/x', '/x'],
     ]);
+    assert.equal(index.size, 7);
   });
 });
 
@@ -144,7 +149,9 @@ describe('RetainedIndex match', () => {
         reference.set(topic, topic);
       }
       assert.equal(index.size, reference.size);
+      assert.equal(index.get(topic), reference.get(topic));
       if (step % 20 !== 0) continue;
+      assert.deepEqual(new Map(index.entries()), reference, `seed ${seed} step ${step} entries`);
       for (let q = 0; q < 10; q++) {
         const filter = randomLevels(rand, true);
         const expected = [...reference.keys()].filter((t) => referenceMatches(filter, t)).toSorted();
