@@ -20,9 +20,12 @@ export class Message implements StoredMessage {
   /** Client id of the publisher, or undefined for the broker's own messages ($SYS, wills keep the owner's id). */
   readonly publisherId: string | undefined;
   #isDetached = false;
-  /** The encoding slot that holds the bytes as received (`adoptWire`), or -1. */
-  #wireIndex = -1;
-  /** Created on the first encoding: a retained or queued message that is never sent again needs none. */
+  /** The variant (see `encoded`) of `#first`, or -1; the first encoding needs no array (most messages have one). */
+  #firstIndex = -1;
+  #first: EncodedPublish | undefined;
+  /** True when `#first` holds the bytes as received (`adoptWire`), a view valid this turn only. */
+  #isFirstWire = false;
+  /** One slot per variant, created when a second variant is needed. */
   #encodings: (EncodedPublish | undefined)[] | undefined;
 
   constructor(
@@ -53,9 +56,10 @@ export class Message implements StoredMessage {
     if (this.#isDetached) return;
     this.payload = Buffer.from(this.payload);
     this.#isDetached = true;
-    if (this.#wireIndex >= 0) {
-      this.#encodings![this.#wireIndex] = undefined;
-      this.#wireIndex = -1;
+    if (this.#isFirstWire) {
+      this.#first = undefined;
+      this.#firstIndex = -1;
+      this.#isFirstWire = false;
     }
   }
 
@@ -71,10 +75,10 @@ export class Message implements StoredMessage {
     header++;
     const isQos0 = this.qos === 0;
     const index = (isQos0 ? 0 : 2) + (this.retain ? 1 : 0);
-    (this.#encodings ??= newSlots())[index] = {
-      bytes, qos: this.qos, packetIdOffset: isQos0 ? -1 : header + 2 + bytes.readUInt16BE(header),
-    };
-    this.#wireIndex = index;
+    if (this.#firstIndex !== -1) return;
+    this.#first = { bytes, qos: this.qos, packetIdOffset: isQos0 ? -1 : header + 2 + bytes.readUInt16BE(header) };
+    this.#firstIndex = index;
+    this.#isFirstWire = true;
   }
 
   isExpired(nowMs: number): boolean {
@@ -84,11 +88,15 @@ export class Message implements StoredMessage {
   /** The cached encoding for one variant. For QoS 1/2 the packet identifier is a placeholder to patch. */
   encoded(version: ProtocolVersion, isQos0: boolean, retain: boolean): EncodedPublish {
     const index = (version === 5 ? 4 : 0) + (isQos0 ? 0 : 2) + (retain ? 1 : 0);
-    const slots = this.#encodings ??= newSlots();
-    let e = slots[index];
-    if (e === undefined) {
-      e = encodePublish(this.#packetFor(version, isQos0, retain), version);
-      slots[index] = e;
+    if (index === this.#firstIndex) return this.#first!;
+    let e = this.#encodings?.[index];
+    if (e !== undefined) return e;
+    e = encodePublish(this.#packetFor(version, isQos0, retain), version);
+    if (this.#firstIndex === -1) {
+      this.#first = e;
+      this.#firstIndex = index;
+    } else {
+      (this.#encodings ??= newSlots())[index] = e;
     }
     return e;
   }

@@ -97,7 +97,8 @@ export class Router {
       else this.lastQuotaDrops++;
       session.routeIds = undefined;
     }
-    matches.length = 0;
+    // Drop the references, keep the array's capacity (truncating it would free the backing store every message).
+    (matches as unknown[]).fill(undefined, 0, count);
     return delivered;
   }
 
@@ -112,7 +113,7 @@ export class Router {
       if (this.#deliverShared(message, member, groups[i]!)) delivered++;
       else this.lastQuotaDrops++;
     }
-    groups.length = 0;
+    (groups as unknown[]).fill(undefined, 0, count);
     return delivered;
   }
 

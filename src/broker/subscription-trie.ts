@@ -63,7 +63,7 @@ class TrieNode<T> {
  * const trie = new SubscriptionTrie<{ clientId: string; qos: 0 | 1 | 2 }>();
  * trie.add('devices/+/telemetry', 'c1', { clientId: 'c1', qos: 1 });
  * const out: { clientId: string; qos: 0 | 1 | 2 }[] = [];
- * trie.match('devices/42/telemetry', out); // out = [{ clientId: 'c1', qos: 1 }]
+ * const n = trie.match('devices/42/telemetry', out); // n = 1, out[0] = { clientId: 'c1', qos: 1 }
  * ```
  */
 export class SubscriptionTrie<T> {
@@ -72,6 +72,7 @@ export class SubscriptionTrie<T> {
   #nodeCount = 1;
   /** Levels of the topic being matched; reused across calls. */
   #levels: string[] = [];
+  readonly #sink: Sink<T> = { out: [], n: 0 };
 
   /** Number of subscriptions. */
   get size(): number {
@@ -135,22 +136,27 @@ export class SubscriptionTrie<T> {
   }
 
   /**
-   * Append the value of every subscription whose filter matches topic name `topic` to `out` and return
-   * `out.length`. The caller owns and reuses `out`; nothing is allocated per match.
+   * Write the value of every subscription whose filter matches topic name `topic` to `out[0]`, `out[1]`, … and
+   * return how many. The caller owns and reuses `out` and reads only that many: entries past them are left as they
+   * were (never truncating `out` keeps its backing store, so nothing is allocated per match).
    */
   match(topic: string, out: T[]): number {
     const levels = this.#levels;
     const count = splitInto(topic, levels);
     const root = this.#root;
+    const sink = this.#sink as Sink<T>;
+    sink.out = out;
+    sink.n = 0;
     if (topic.charCodeAt(0) === DOLLAR) {
       // [MQTT-4.7.2-1] a filter starting with a wildcard does not match a topic name starting with '$':
       // from the root, follow only the literal child.
       const first = literalChild(root, levels[0] as string);
-      if (first !== undefined) walk(first, levels, count, 1, out);
+      if (first !== undefined) walk(first, levels, count, 1, sink);
     } else {
-      walk(root, levels, count, 0, out);
+      walk(root, levels, count, 0, sink);
     }
-    return out.length;
+    sink.out = EMPTY_OUT as T[];
+    return sink.n;
   }
 
   #child(node: TrieNode<T>, level: string): TrieNode<T> {
@@ -245,8 +251,16 @@ function splitInto(topic: string, levels: string[]): number {
   }
 }
 
+/** Where match() writes: `out[n++]`. */
+interface Sink<T> {
+  out: T[];
+  n: number;
+}
+
+const EMPTY_OUT: unknown[] = [];
+
 /** Collect the matches below `node`, which has consumed the first `i` of `count` topic levels. */
-function walk<T>(node: TrieNode<T>, levels: string[], count: number, i: number, out: T[]): void {
+function walk<T>(node: TrieNode<T>, levels: string[], count: number, i: number, out: Sink<T>): void {
   for (;;) {
     // '#' matches the remaining levels, including none: "a/#" matches "a" [MQTT-4.7.1-2].
     const hash = node.hash;
@@ -263,10 +277,13 @@ function walk<T>(node: TrieNode<T>, levels: string[], count: number, i: number, 
   }
 }
 
-function pushValues<T>(node: TrieNode<T>, out: T[]): void {
+function pushValues<T>(node: TrieNode<T>, sink: Sink<T>): void {
   const subs = node.subs;
   if (subs === undefined) return;
   let values = node.values;
   if (values === undefined) values = node.values = Array.from(subs.values());
-  for (let j = 0; j < values.length; j++) out.push(values[j] as T);
+  const { out } = sink;
+  let n = sink.n;
+  for (let j = 0; j < values.length; j++) out[n++] = values[j] as T;
+  sink.n = n;
 }

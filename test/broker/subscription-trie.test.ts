@@ -105,11 +105,13 @@ describe('SubscriptionTrie matching', () => {
     assert.deepEqual(matches(trie, 'fan/out'), [...expected, 50]);
   });
 
-  test('match appends to the caller array and returns its length', () => {
-    const trie = trieOf('a/b');
-    const out = ['existing'];
+  test('match writes from index 0 and returns the count, leaving entries past it (the array is never truncated)', () => {
+    const trie = trieOf('a/b', 'a/+');
+    const out = ['old0', 'old1', 'old2'];
     assert.equal(trie.match('a/b', out), 2);
-    assert.deepEqual(out, ['existing', 'a/b']);
+    assert.deepEqual(out.slice(0, 2).toSorted(), ['a/+', 'a/b']);
+    assert.equal(out[2], 'old2');
+    assert.equal(trie.match('x', out), 0);
   });
 });
 

@@ -168,8 +168,8 @@ function resolveTopic(conn: Connection, packet: PublishPacket): string {
       topic = known;
     }
   }
-  const { maxTopicBytes, maxTopicLevels } = conn.broker.options;
-  const problem = validateTopicName(topic, { maxTopicBytes, maxTopicLevels });
+  // The options carry maxTopicBytes and maxTopicLevels (no limits object per message).
+  const problem = validateTopicName(topic, conn.broker.options);
   if (problem !== undefined) throw new ProtocolError(ReasonCode.TopicNameInvalid, `topic name refused: ${problem}`);
   return topic;
 }
