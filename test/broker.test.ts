@@ -1,3 +1,4 @@
 // Area entry: broker unit tests (data structures, no sockets).
 import './broker/subscription-trie.test.js';
+import './broker/output.test.js';
 import './broker/retained.test.js';

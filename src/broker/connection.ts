@@ -15,7 +15,7 @@
  */
 import type { Duplex } from 'node:stream';
 import { Decoder } from '../protocol/decoder.js';
-import { encode, publishForRecipient } from '../protocol/encoder.js';
+import { encode } from '../protocol/encoder.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { ConnackReturnCode, ReasonCode } from '../protocol/reason-codes.js';
 import type { ConnectPacket, Packet, Properties, ProtocolVersion, QoS, Will } from '../protocol/types.js';
@@ -24,6 +24,8 @@ import { dispatch } from './handlers/index.js';
 import { newAuthState, type AuthState, type ClientInfo, type EnhancedAuthExchange } from './hooks.js';
 import type { Message } from './message.js';
 import { describePacket, describePublish, packetLine } from './packet-log.js';
+import { sendAck } from './handlers/acks.js';
+import { Output } from './output.js';
 import type { Session, SessionLink } from './session.js';
 import { OutboundTopicAliases, type AliasPlan } from './topic-aliases.js';
 import type { TransportInfo } from './transport-info.js';
@@ -88,8 +90,7 @@ export class Connection implements SessionLink {
   #isPumpPaused = false;
   #droppedCount = 0;
   /** Packets written this turn, joined and handed to the stream by `flush()`. */
-  #out: Buffer[] = [];
-  #outBytes = 0;
+  readonly #output = new Output();
   #isFlushScheduled = false;
   /** The socket did not take everything at the last flush; cleared by 'drain'. */
   #isBackedUp = false;
@@ -235,19 +236,29 @@ export class Connection implements SessionLink {
   /** Queues bytes; they leave at the end of this event-loop turn. */
   write(bytes: Buffer): void {
     if (this.state === 'closed') return;
-    this.#out.push(bytes);
-    this.#outBytes += bytes.length;
+    this.#output.append(bytes);
+    this.#written(bytes.length);
+  }
+
+  /** A 4-byte acknowledgement: `firstByte` is the packet type and flags (0x40 PUBACK … 0x70 PUBCOMP). */
+  writeAck(firstByte: number, packetId: number): void {
+    if (this.state === 'closed') return;
+    this.#output.appendAck(firstByte, packetId);
+    this.#written(4);
+  }
+
+  #written(length: number): void {
     if (!this.#isFlushScheduled) {
       this.#isFlushScheduled = true;
       this.broker.scheduleFlush(this);
     }
-    this.broker.stats.bytesSent += bytes.length;
+    this.broker.stats.bytesSent += length;
     this.broker.stats.messagesSent++;
   }
 
   /** Bytes written but not yet taken by the socket. */
   get pendingWriteBytes(): number {
-    return this.stream.writableLength + this.#outBytes;
+    return this.stream.writableLength + this.#output.bytes;
   }
 
   /**
@@ -257,11 +268,8 @@ export class Connection implements SessionLink {
   flush(): void {
     if (!this.#isFlushScheduled) return;
     this.#isFlushScheduled = false;
-    const out = this.#out;
-    if (out.length === 0) return;
-    const chunk = out.length === 1 ? out[0]! : Buffer.concat(out, this.#outBytes);
-    out.length = 0;
-    this.#outBytes = 0;
+    const chunk = this.#output.take();
+    if (chunk === undefined) return;
     this.stream.write(chunk);
     if (this.stream.writableNeedDrain && !this.#isBackedUp && this.state !== 'closed') {
       this.#isBackedUp = true;
@@ -407,10 +415,11 @@ export class Connection implements SessionLink {
         bytes = encode(message.packetFor(qos, packetId, retain, dup, plan, subscriptionIds, expirySeconds), 5);
       }
     }
-    bytes ??= qos === 0
-      ? message.encoded(this.protocolVersion, true, retain).bytes
-      : publishForRecipient(message.encoded(this.protocolVersion, false, retain), packetId, qos, dup);
-    if (bytes.length > this.maxOutboundPacketBytes) {
+    // QoS 1/2 from the shared encoding: copied into the output with this recipient's packet id (no Buffer of its own).
+    const template = bytes === undefined && qos !== 0 ? message.encoded(this.protocolVersion, false, retain) : undefined;
+    if (template === undefined) bytes ??= message.encoded(this.protocolVersion, true, retain).bytes;
+    const length = template === undefined ? bytes!.length : template.bytes.length;
+    if (length > this.maxOutboundPacketBytes) {
       // [MQTT-3.1.2-25]: never send a packet over the client's Maximum Packet Size; the message is dropped for it.
       this.#countDrop('over the client\'s Maximum Packet Size');
       return false;
@@ -421,7 +430,9 @@ export class Connection implements SessionLink {
         describePublish(dup, qos, retain, packetId, message.topic, message.payload.length)));
     }
     this.broker.stats.publishSent++;
-    this.write(bytes);
+    if (template === undefined) this.#output.append(bytes!);
+    else this.#output.appendPublishFor(template, packetId, qos as 1 | 2, dup);
+    this.#written(length);
     return true;
   }
 
@@ -436,9 +447,7 @@ export class Connection implements SessionLink {
   }
 
   sendPubrel(packetId: number): void {
-    this.sendPacket(this.protocolVersion === 5
-      ? { type: 6, packetId, reasonCode: 0, properties: {} }
-      : { type: 6, packetId, reasonCode: 0 });
+    sendAck(this, 6, packetId, 0);
   }
 
   /**

@@ -1,0 +1,130 @@
+/**
+ * The bytes a connection writes in one event-loop turn, joined into one Buffer for one socket write.
+ *
+ * Design note: small packets are copied into a staging Buffer as they are written, so an acknowledgement or a
+ * per-recipient copy of a PUBLISH (packet id, QoS and DUP patched) costs no Buffer of its own; a packet larger than
+ * the stage goes in as it is, after the staged bytes. The stage is sized from the previous turn's output, so a busy
+ * subscriber's turn usually fits one stage and is handed to the socket without a join. Nothing is kept between turns
+ * (an idle connection holds no buffer).
+ */
+import type { EncodedPublish } from '../protocol/encoder.js';
+
+/** Packets up to this size are staged; larger ones are queued as they are. */
+const MAX_STAGED = 16 * 1024;
+/** Smallest stage: below the Buffer pool's threshold, so it is a slice of a shared pool, not an allocation. */
+const MIN_STAGE = 2048;
+const MAX_STAGE = 256 * 1024;
+
+export class Output {
+  /** Sealed parts in order; only the first `#count` are live. Created on the first write (not per idle connection). */
+  #parts: (Buffer | undefined)[] | undefined;
+  #count = 0;
+  #stage: Buffer | undefined;
+  #stageStart = 0;
+  #stageEnd = 0;
+  /** Bytes queued this turn. */
+  bytes = 0;
+  /** Bytes of the previous turn: the next stage's size. */
+  #lastTurnBytes = 0;
+
+  append(bytes: Buffer): void {
+    const n = bytes.length;
+    this.bytes += n;
+    if (n > MAX_STAGED) {
+      this.#seal();
+      this.#push(bytes);
+      return;
+    }
+    const at = this.#room(n);
+    this.#stage!.set(bytes, at);
+  }
+
+  /** A 4-byte acknowledgement (PUBACK, PUBREC, PUBREL, PUBCOMP without reason code or properties). */
+  appendAck(firstByte: number, packetId: number): void {
+    this.bytes += 4;
+    const at = this.#room(4);
+    const stage = this.#stage!;
+    stage[at] = firstByte;
+    stage[at + 1] = 2;
+    stage[at + 2] = packetId >>> 8;
+    stage[at + 3] = packetId & 0xff;
+  }
+
+  /**
+   * A copy of an encoded QoS 1/2 PUBLISH with this recipient's packet id, QoS and DUP (see `publishForRecipient`,
+   * which makes the same copy as a Buffer of its own).
+   */
+  appendPublishFor(e: EncodedPublish, packetId: number, qos: 1 | 2, dup: boolean): void {
+    const src = e.bytes;
+    const n = src.length;
+    this.bytes += n;
+    let target: Buffer;
+    let at: number;
+    if (n > MAX_STAGED) {
+      this.#seal();
+      target = Buffer.allocUnsafe(n);
+      at = 0;
+      this.#push(target);
+    } else {
+      at = this.#room(n);
+      target = this.#stage!;
+    }
+    target.set(src, at);
+    target[at] = (src[0]! & 0xf1) | (dup ? 0x08 : 0) | (qos << 1);
+    target[at + e.packetIdOffset] = packetId >>> 8;
+    target[at + e.packetIdOffset + 1] = packetId & 0xff;
+  }
+
+  /** The turn's bytes as one Buffer (undefined when none); the output is empty afterwards. */
+  take(): Buffer | undefined {
+    this.#seal();
+    const count = this.#count;
+    if (count === 0) return undefined;
+    const parts = this.#parts!;
+    let chunk: Buffer;
+    if (count === 1) {
+      chunk = parts[0]!;
+    } else {
+      chunk = Buffer.allocUnsafe(this.bytes);
+      let offset = 0;
+      for (let i = 0; i < count; i++) {
+        chunk.set(parts[i]!, offset);
+        offset += parts[i]!.length;
+      }
+    }
+    parts.fill(undefined, 0, count);
+    this.#count = 0;
+    this.#lastTurnBytes = this.bytes;
+    this.bytes = 0;
+    this.#stage = undefined;
+    this.#stageStart = 0;
+    this.#stageEnd = 0;
+    return chunk;
+  }
+
+  /** Reserves `n` bytes at the end of the stage (a new stage when it has no room) and returns their offset. */
+  #room(n: number): number {
+    const stage = this.#stage;
+    if (stage === undefined || stage.length - this.#stageEnd < n) {
+      this.#seal();
+      const size = Math.min(Math.max(n, this.#lastTurnBytes, MIN_STAGE), MAX_STAGE);
+      this.#stage = Buffer.allocUnsafe(size < n ? n : size);
+      this.#stageStart = 0;
+      this.#stageEnd = 0;
+    }
+    const at = this.#stageEnd;
+    this.#stageEnd = at + n;
+    return at;
+  }
+
+  /** Moves the staged bytes not yet in `#parts` there, as a view of the stage. */
+  #seal(): void {
+    if (this.#stageEnd === this.#stageStart) return;
+    this.#push(this.#stage!.subarray(this.#stageStart, this.#stageEnd));
+    this.#stageStart = this.#stageEnd;
+  }
+
+  #push(part: Buffer): void {
+    (this.#parts ??= [])[this.#count++] = part;
+  }
+}
