@@ -215,11 +215,11 @@ export class Session {
 
   #save(entry: OutEntry): void {
     if (this.isClean || entry.qos === 0) return;
-    const record: StoredOutgoing = {
+    const record: { -readonly [K in keyof StoredOutgoing]: StoredOutgoing[K] } = {
       seq: entry.seq, qos: entry.qos, state: entry.state, packetId: entry.packetId, message: entry.message,
-      ...(entry.subscriptionIds === undefined ? {} : { subscriptionIdentifiers: entry.subscriptionIds }),
-      ...(entry.group === undefined ? {} : { sharedSubscription: entry.group.subscriptionFilter }),
     };
+    if (entry.subscriptionIds !== undefined) record.subscriptionIdentifiers = entry.subscriptionIds;
+    if (entry.group !== undefined) record.sharedSubscription = entry.group.subscriptionFilter;
     this.#store.putOutgoing(this.clientId, record);
   }
 

@@ -130,6 +130,8 @@ export class LmdbPersistence implements Persistence {
   /** By client id. */
   readonly #index = new Map<string, ClientKeys>();
   #queue: WriteQueue | undefined;
+  /** What #writes() returns: made once per open, not per write. */
+  #writeTarget: { q: WriteQueue; db: WriteTables } | undefined;
   #syncTimer: NodeJS.Timeout | undefined;
   #openStats: OpenStats = { verifyMs: 0, readMs: 0, readWallMs: 0, records: 0, pages: 0, longestPageMs: 0, longestPageCpuMs: 0, slowPages: 0 };
 
@@ -295,7 +297,8 @@ export class LmdbPersistence implements Persistence {
   #writes(): { q: WriteQueue; db: WriteTables } {
     if (this.#queue === undefined || this.#db === undefined) throw new Error('LmdbPersistence: write before open()');
     // The write path treats every table alike; lmdb-js's typings make each key type its own Database type.
-    return { q: this.#queue, db: this.#db as unknown as WriteTables };
+    if (this.#writeTarget?.q !== this.#queue) this.#writeTarget = { q: this.#queue, db: this.#db as unknown as WriteTables };
+    return this.#writeTarget;
   }
 
   saveSession(session: StoredSession): void {
@@ -316,7 +319,7 @@ export class LmdbPersistence implements Persistence {
   putOutgoing(clientId: string, entry: StoredOutgoing): void {
     const { q, db } = this.#writes();
     const keys = this.#keysOf(clientId);
-    q.setIndexed(db.outgoing, keys.seqs, keys.key, entry.seq, { clientId, entry }, encodeOutgoing);
+    q.setIndexed(db.outgoing, keys.seqs, keys.key, entry.seq, entry, encodeOutgoing, clientId);
   }
 
   deleteOutgoing(clientId: string, seq: number): void {
@@ -367,9 +370,8 @@ export class LmdbPersistence implements Persistence {
 
 type WriteTables = Record<Exclude<keyof Databases, 'meta'>, Database<unknown, Key>>;
 
-function encodeOutgoing(this: void, value: unknown): unknown {
-  const { clientId, entry } = value as { clientId: string; entry: StoredOutgoing };
-  return outgoingRecord(clientId, entry);
+function encodeOutgoing(this: void, entry: unknown, clientId: string): unknown {
+  return outgoingRecord(clientId, entry as StoredOutgoing);
 }
 
 /**

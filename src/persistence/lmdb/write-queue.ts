@@ -27,10 +27,16 @@ export type KeyIndex = Map<number, PendingWrite | null>;
 /** A queued write: `value` undefined removes the key. */
 interface PendingWrite {
   readonly db: Database<unknown, Key>;
-  readonly key: Key;
+  /** The key; for a key of a client's index, built at commit time from `clientKey` and `n`. */
+  readonly key: Key | undefined;
+  readonly clientKey: string;
   value: unknown;
-  /** Turns `value` into the stored record at commit time (outbound entries are built only if they get that far). */
-  readonly encode: ((value: unknown) => unknown) | undefined;
+  /**
+   * Turns `value` into the stored record at commit time, given `owner` (outbound entries are built only if they
+   * get that far).
+   */
+  readonly encode: ((value: unknown, owner: string) => unknown) | undefined;
+  readonly owner: string;
   /** The store does not have the key, nor does a commit under way write it: deleting it cancels the write. */
   readonly isNew: boolean;
   isCancelled: boolean;
@@ -93,7 +99,8 @@ export class WriteQueue {
   /** Queues a put (`value` defined) or remove of a key outside any index. */
   set(db: Database<unknown, Key>, key: Key, value: unknown): void {
     this.#queue({
-      db, key, value, encode: undefined, isNew: false, isCancelled: false, index: undefined, n: 0, generation: 0,
+      db, key, clientKey: '', value, encode: undefined, owner: '', isNew: false, isCancelled: false, index: undefined,
+      n: 0, generation: 0,
     });
   }
 
@@ -102,7 +109,7 @@ export class WriteQueue {
    * queued for it; keeps `index` current. Removing a key the index does not have is a no-op.
    */
   setIndexed(db: Database<unknown, Key>, index: KeyIndex, clientKey: string, n: number, value: unknown,
-    encode?: (value: unknown) => unknown): void {
+    encode?: (value: unknown, owner: string) => unknown, owner = ''): void {
     const queued = index.get(n);
     if (queued === undefined || queued === null) {
       if (value === undefined) {
@@ -113,7 +120,8 @@ export class WriteQueue {
         return;
       }
       const op: PendingWrite = {
-        db, key: [clientKey, n], value, encode, isNew: queued === undefined, isCancelled: false, index, n, generation: 0,
+        db, key: undefined, clientKey, value, encode, owner, isNew: queued === undefined, isCancelled: false, index, n,
+        generation: 0,
       };
       index.set(n, op);
       this.#queue(op);
@@ -165,7 +173,8 @@ export class WriteQueue {
       // Taken: the key is on disk once this commits, and a later write of it is a new queued one.
       if (op.index !== undefined && op.index.get(op.n) === op) op.index.set(op.n, null);
       const { value } = op;
-      batch = value === undefined ? op.db.remove(op.key) : op.db.put(op.key, op.encode === undefined ? value : op.encode(value));
+      const key = op.key ?? [op.clientKey, op.n];
+      batch = value === undefined ? op.db.remove(key) : op.db.put(key, op.encode === undefined ? value : op.encode(value, op.owner));
       count++;
       if ((count & 255) === 0 && performance.now() - startedAt > COMMIT_BUDGET_MS) break;
     }
