@@ -1,4 +1,5 @@
 // Area entry: broker unit tests (data structures, no sockets).
 import './broker/subscription-trie.test.js';
+import './broker/durable-acks.test.js';
 import './broker/output.test.js';
 import './broker/retained.test.js';

@@ -9,12 +9,14 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { parseSharedFilter } from '../protocol/topic.js';
-import type { Properties, QoS, Will } from '../protocol/types.js';
+import type { Properties, PublishPacket, QoS, Will } from '../protocol/types.js';
 import { MemoryPersistence } from '../persistence/memory/memory-persistence.js';
 import type { Persistence, StoredMessage, StoredSubscription } from '../persistence/persistence.js';
 import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './config.js';
 import { Connection, type CloseReason } from './connection.js';
 import type { BrokerContext } from './context.js';
+import { DurableAcks } from './durable-acks.js';
+import { sendDurablePublishAck } from './handlers/publish.js';
 import { buildAuthChecks, isPromise, type AuthChecks, type ClientInfo } from './hooks.js';
 import { LoginBackoff } from './login-backoff.js';
 import { silentLogger, type Logger } from './logger.js';
@@ -64,6 +66,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
   readonly loginBackoff: LoginBackoff | undefined;
   readonly logger: Logger;
   readonly persistence: Persistence;
+  readonly durableAcks: DurableAcks<Connection, PublishPacket>;
   readonly stats = new Stats();
   readonly sessions = new Map<string, Session>();
   readonly clients = new Map<string, Connection>();
@@ -97,6 +100,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
     this.#sessionLimits = { maxInflight, maxQueuedMessages, maxQueuedBytes };
     this.#router = new Router(this.hooks.authorizeRead, this.options.sharedSubscriptionStrategy);
     this.persistence = options.persistence ?? new MemoryPersistence();
+    this.durableAcks = new DurableAcks(this.persistence, sendDurablePublishAck);
     this.delayedWills = new DelayedWills(this.persistence, (clientId, will) => this.#publishWill(clientId, will));
     this.stats.sessionCounters.onDrop = (clientId, total, reason) => {
       this.logger.warn(`Dropped a message for client ${clientId} (${reason}); ${total} dropped for it so far.`);

@@ -3,6 +3,8 @@
  * Broker class and no import cycle forms.
  */
 import type { ResolvedOptions } from './config.js';
+import type { DurableAcks } from './durable-acks.js';
+import type { PublishPacket } from '../protocol/types.js';
 import type { AuthChecks } from './hooks.js';
 import type { LoginBackoff } from './login-backoff.js';
 import type { Logger } from './logger.js';
@@ -24,6 +26,8 @@ export interface BrokerContext {
   readonly loginBackoff: LoginBackoff | undefined;
   readonly logger: Logger;
   readonly persistence: Persistence;
+  /** PUBACK/PUBREC that wait for the store to make a message durable. */
+  readonly durableAcks: DurableAcks<Connection, PublishPacket>;
   readonly stats: Stats;
   readonly sessions: Map<string, Session>;
   /** Live connections by client id (only connections past CONNECT). */

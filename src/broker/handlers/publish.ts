@@ -104,13 +104,18 @@ function accept(conn: Connection, packet: PublishPacket, topic: string, isCurren
     return;
   }
   // A durable store: acknowledge only once the message and the queue entries it caused are on disk.
-  broker.persistence.flush().then(
-    () => ackPublish(conn, packet, reasonCode),
-    (err: unknown) => {
-      broker.logger.error(`store failed while accepting a message from ${conn.clientId}: ${(err as Error).message}`);
-      ackPublish(conn, packet, conn.protocolVersion === 5 ? ReasonCode.UnspecifiedError : ReasonCode.Success);
-    },
-  );
+  broker.durableAcks.add(conn, packet, reasonCode);
+}
+
+/** The acknowledgement of a PUBLISH that waited for the store (see DurableAcks). */
+export function sendDurablePublishAck(conn: Connection, packet: PublishPacket, reasonCode: number,
+  isStoreFailed: boolean, err?: Error): void {
+  if (!isStoreFailed) {
+    ackPublish(conn, packet, reasonCode);
+    return;
+  }
+  conn.broker.logger.error(`store failed while accepting a message from ${conn.clientId}: ${err?.message ?? 'error'}`);
+  ackPublish(conn, packet, conn.protocolVersion === 5 ? ReasonCode.UnspecifiedError : ReasonCode.Success);
 }
 
 /** A PUBLISH beyond what CONNACK allowed: QoS above Maximum QoS, or RETAIN without Retain Available. */
