@@ -90,6 +90,10 @@ export interface OpenStats {
   slowPages: number;
 }
 
+function noOpenStats(): OpenStats {
+  return { verifyMs: 0, readMs: 0, readWallMs: 0, records: 0, pages: 0, longestPageMs: 0, longestPageCpuMs: 0, slowPages: 0 };
+}
+
 interface Databases {
   meta: Database<unknown, string>;
   sessions: Database<unknown, string>;
@@ -133,7 +137,7 @@ export class LmdbPersistence implements Persistence {
   /** What #writes() returns: made once per open, not per write. */
   #writeTarget: { q: WriteQueue; db: WriteTables } | undefined;
   #syncTimer: NodeJS.Timeout | undefined;
-  #openStats: OpenStats = { verifyMs: 0, readMs: 0, readWallMs: 0, records: 0, pages: 0, longestPageMs: 0, longestPageCpuMs: 0, slowPages: 0 };
+  #openStats = noOpenStats();
 
   constructor(options: LmdbPersistenceOptions) {
     this.#options = options;
@@ -145,7 +149,7 @@ export class LmdbPersistence implements Persistence {
   async open(): Promise<RestoredState> {
     mkdirSync(this.#options.directory, { recursive: true });
     this.#lock = acquireLock(this.#options.directory);
-    this.#openStats = { verifyMs: 0, readMs: 0, readWallMs: 0, records: 0, pages: 0, longestPageMs: 0, longestPageCpuMs: 0, slowPages: 0 };
+    this.#openStats = noOpenStats();
     try {
       if (existsSync(this.file) && this.#options.isVerifiedBeforeOpen !== false) {
         const began = performance.now();
