@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fc from 'fast-check';
+import * as fc from 'fast-check';
 import { Output } from '../../src/broker/output.js';
 import { encodePublish, publishForRecipient } from '../../src/protocol/encoder.js';
 
