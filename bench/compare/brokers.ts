@@ -40,9 +40,12 @@ export interface Env {
 }
 
 /** `node -e` running the CLI of a build (dist/cli/index.js) with `args`. */
+/** The Node flags `culex` runs the broker with (bin/culex.js's shebang, `npm start`). */
+export const CULEX_NODE_FLAGS = ['--max-semi-space-size=4'];
+
 export function cliCommand(dist: string, args: readonly string[]): string[] {
   const entry = JSON.stringify(pathToFileURL(path.join(dist, 'cli/index.js')).href);
-  return [process.execPath, '--input-type=module', '-e',
+  return [process.execPath, ...(args[0] === 'broker' ? CULEX_NODE_FLAGS : []), '--input-type=module', '-e',
     `const { main } = await import(${entry}); process.exitCode = await main(process.argv.slice(1));`, ...args];
 }
 
@@ -109,7 +112,7 @@ export function findBrokers(env: Env, wanted: readonly string[] | undefined, log
   const culexVersion = `${pkgVersion(path.join(env.root, 'package.json'))} (${commit(env.root)})`;
   const brokers: Broker[] = [{
     name: 'Culex', version: culexVersion, group: 'main',
-    command: (l) => [process.execPath, path.join(env.root, 'bench/brokers/culex.mjs'), String(l.port), env.dist,
+    command: (l) => [process.execPath, ...CULEX_NODE_FLAGS, path.join(env.root, 'bench/brokers/culex.mjs'), String(l.port), env.dist,
       ...nodeListenerArgs(env, l)],
   }, {
     name: 'Culex lmdb', version: culexVersion, group: 'durable',
