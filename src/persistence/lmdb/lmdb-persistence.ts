@@ -134,7 +134,7 @@ export class LmdbPersistence implements Persistence {
   /** By client id. */
   readonly #index = new Map<string, ClientKeys>();
   #queue: WriteQueue | undefined;
-  /** What #writes() returns: made once per open, not per write. */
+  /** The queue and the tables the write calls use, set when the tables are open (not built per write). */
   #writeTarget: { q: WriteQueue; db: WriteTables } | undefined;
   #syncTimer: NodeJS.Timeout | undefined;
   #openStats = noOpenStats();
@@ -208,6 +208,8 @@ export class LmdbPersistence implements Persistence {
       wills: root.openDB({ name: 'wills' }),
     };
     this.#db = db;
+    // The write path treats every table alike; lmdb-js's typings make each key type its own Database type.
+    this.#writeTarget = { q: this.#queue, db: db as unknown as WriteTables };
     const format = db.meta.get('format');
     if (format === undefined) await db.meta.put('format', FORMAT_VERSION);
     else if (format !== FORMAT_VERSION) throw new Error(`unknown store format ${String(format)}`);
@@ -279,6 +281,7 @@ export class LmdbPersistence implements Persistence {
   #closeQueue(): void {
     if (this.#queue !== undefined) this.#queue.isClosed = true;
     this.#queue = undefined;
+    this.#writeTarget = undefined;
   }
 
   async close(): Promise<void> {
@@ -299,9 +302,7 @@ export class LmdbPersistence implements Persistence {
   }
 
   #writes(): { q: WriteQueue; db: WriteTables } {
-    if (this.#queue === undefined || this.#db === undefined) throw new Error('LmdbPersistence: write before open()');
-    // The write path treats every table alike; lmdb-js's typings make each key type its own Database type.
-    if (this.#writeTarget?.q !== this.#queue) this.#writeTarget = { q: this.#queue, db: this.#db as unknown as WriteTables };
+    if (this.#writeTarget === undefined) throw new Error('LmdbPersistence: write before open()');
     return this.#writeTarget;
   }
 
