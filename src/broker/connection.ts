@@ -240,10 +240,10 @@ export class Connection implements SessionLink {
     this.#written(bytes.length);
   }
 
-  /** A 4-byte acknowledgement: `firstByte` is the packet type and flags (0x40 PUBACK … 0x70 PUBCOMP). */
-  writeAck(firstByte: number, packetId: number): void {
+  /** A 4-byte PUBACK (4), PUBREC (5), PUBREL (6) or PUBCOMP (7): no reason code, no properties. */
+  writeAck(type: 4 | 5 | 6 | 7, packetId: number): void {
     if (this.state === 'closed') return;
-    this.#output.appendAck(firstByte, packetId);
+    this.#output.appendAck(type, packetId);
     this.#written(4);
   }
 

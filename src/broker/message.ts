@@ -69,13 +69,13 @@ export class Message implements StoredMessage {
    * whose packet id, QoS and DUP `publishForRecipient` patches. Dropped by `detach()`, which ends the turn's view.
    */
   adoptWire(bytes: Buffer): void {
-    if (bytes.length < 4 || bytes[0]! >> 4 !== 3 || this.#isDetached) return;
+    // Only as the first encoding of a message still in its turn.
+    if (bytes.length < 4 || bytes[0]! >> 4 !== 3 || this.#isDetached || this.#firstIndex !== -1) return;
     let header = 1;
     while ((bytes[header]! & 0x80) !== 0) header++;
     header++;
     const isQos0 = this.qos === 0;
     const index = (isQos0 ? 0 : 2) + (this.retain ? 1 : 0);
-    if (this.#firstIndex !== -1) return;
     this.#first = { bytes, qos: this.qos, packetIdOffset: isQos0 ? -1 : header + 2 + bytes.readUInt16BE(header) };
     this.#firstIndex = index;
     this.#isFirstWire = true;

@@ -7,7 +7,7 @@
  * subscriber's turn usually fits one stage and is handed to the socket without a join. Nothing is kept between turns
  * (an idle connection holds no buffer).
  */
-import type { EncodedPublish } from '../protocol/encoder.js';
+import { writePublishForRecipient, writeShortAck, type EncodedPublish } from '../protocol/encoder.js';
 
 /** Packets up to this size are staged; larger ones are queued as they are. */
 const MAX_STAGED = 16 * 1024;
@@ -40,39 +40,25 @@ export class Output {
   }
 
   /** A 4-byte acknowledgement (PUBACK, PUBREC, PUBREL, PUBCOMP without reason code or properties). */
-  appendAck(firstByte: number, packetId: number): void {
+  appendAck(type: 4 | 5 | 6 | 7, packetId: number): void {
     this.bytes += 4;
     const at = this.#room(4);
-    const stage = this.#stage!;
-    stage[at] = firstByte;
-    stage[at + 1] = 2;
-    stage[at + 2] = packetId >>> 8;
-    stage[at + 3] = packetId & 0xff;
+    writeShortAck(this.#stage!, at, type, packetId);
   }
 
-  /**
-   * A copy of an encoded QoS 1/2 PUBLISH with this recipient's packet id, QoS and DUP (see `publishForRecipient`,
-   * which makes the same copy as a Buffer of its own).
-   */
+  /** A copy of an encoded QoS 1/2 PUBLISH with this recipient's packet id, QoS and DUP (`writePublishForRecipient`). */
   appendPublishFor(e: EncodedPublish, packetId: number, qos: 1 | 2, dup: boolean): void {
-    const src = e.bytes;
-    const n = src.length;
+    const n = e.bytes.length;
     this.bytes += n;
-    let target: Buffer;
-    let at: number;
     if (n > MAX_STAGED) {
       this.#seal();
-      target = Buffer.allocUnsafe(n);
-      at = 0;
-      this.#push(target);
+      const own = Buffer.allocUnsafe(n);
+      writePublishForRecipient(e, own, 0, packetId, qos, dup);
+      this.#push(own);
     } else {
-      at = this.#room(n);
-      target = this.#stage!;
+      const at = this.#room(n); // may start a new stage: take the stage after it
+      writePublishForRecipient(e, this.#stage!, at, packetId, qos, dup);
     }
-    target.set(src, at);
-    target[at] = (src[0]! & 0xf1) | (dup ? 0x08 : 0) | (qos << 1);
-    target[at + e.packetIdOffset] = packetId >>> 8;
-    target[at + e.packetIdOffset + 1] = packetId & 0xff;
   }
 
   /** The turn's bytes as one Buffer (undefined when none); the output is empty afterwards. */

@@ -580,16 +580,38 @@ export function encodePublish(packet: PublishPacket, protocolVersion: ProtocolVe
  * const forBob = publishForRecipient(e, bobSession.nextPacketId(), 1, false);
  */
 export function publishForRecipient(e: EncodedPublish, packetId: number, qos: 1 | 2, dup: boolean): Buffer {
+  const out = Buffer.allocUnsafe(e.bytes.length);
+  writePublishForRecipient(e, out, 0, packetId, qos, dup);
+  return out;
+}
+
+/**
+ * `publishForRecipient` into a buffer the caller owns, at `offset` (it must have `e.bytes.length` bytes there):
+ * the copy without a Buffer of its own.
+ */
+export function writePublishForRecipient(e: EncodedPublish, target: Buffer, offset: number, packetId: number,
+  qos: 1 | 2, dup: boolean): void {
   if (e.packetIdOffset < 0) throw encodeError(TypeError, 'a QoS 0 PUBLISH has no room for a packet identifier');
   if (qos !== 1 && qos !== 2) throw encodeError(RangeError, `recipient QoS must be 1 or 2, got ${qos}`);
   checkPacketId(packetId);
   const src = e.bytes;
-  const out = Buffer.allocUnsafe(src.length);
-  out.set(src, 0);
-  out[0] = (src[0]! & 0xf1) | (dup ? 0x08 : 0) | (qos << 1);
-  out[e.packetIdOffset] = packetId >>> 8;
-  out[e.packetIdOffset + 1] = packetId & 0xff;
-  return out;
+  target.set(src, offset);
+  target[offset] = (src[0]! & 0xf1) | (dup ? 0x08 : 0) | (qos << 1);
+  target[offset + e.packetIdOffset] = packetId >>> 8;
+  target[offset + e.packetIdOffset + 1] = packetId & 0xff;
+}
+
+/**
+ * A PUBACK, PUBREC, PUBREL or PUBCOMP of remaining length 2 (3.1.1; MQTT 5 Success without properties, which may
+ * omit the Reason Code and Property Length) written into `target` at `offset`: 4 bytes.
+ */
+export function writeShortAck(target: Buffer, offset: number, type: 4 | 5 | 6 | 7, packetId: number): void {
+  checkPacketId(packetId);
+  // PUBREL's fixed header flags are 0010 [MQTT-3.6.1-1]; the others' 0000.
+  target[offset] = (type << 4) | (type === 6 ? 2 : 0);
+  target[offset + 1] = 2;
+  target[offset + 2] = packetId >>> 8;
+  target[offset + 3] = packetId & 0xff;
 }
 
 /**

@@ -15,7 +15,7 @@ describe('Output', () => {
     const out = new Output();
     assert.equal(out.take(), undefined);
     out.append(Buffer.from([1, 2, 3]));
-    out.appendAck(0x40, 0x1234);
+    out.appendAck(4, 0x1234);
     assert.equal(out.bytes, 7);
     assert.deepEqual([...out.take()!], [1, 2, 3, 0x40, 2, 0x12, 0x34]);
     assert.equal(out.bytes, 0);
@@ -33,9 +33,9 @@ describe('Output', () => {
   test('large packets keep their place between staged ones', () => {
     const out = new Output();
     const big = Buffer.alloc(40_000, 7);
-    out.appendAck(0x50, 1);
+    out.appendAck(5, 1);
     out.append(big);
-    out.appendAck(0x70, 2);
+    out.appendAck(7, 2);
     const chunk = out.take()!;
     assert.equal(chunk.length, 40_008);
     assert.deepEqual([...chunk.subarray(0, 4)], [0x50, 2, 0, 1]);
@@ -60,7 +60,7 @@ describe('Output', () => {
             out.append(b);
             expected.push(b);
           } else if (o.kind === 'ack') {
-            out.appendAck(0x62, o.id);
+            out.appendAck(6, o.id);
             expected.push(Buffer.from([0x62, 2, o.id >> 8, o.id & 0xff]));
           } else {
             out.appendPublishFor(template, o.id, 1, o.dup);

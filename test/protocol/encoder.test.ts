@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import mqttPacket from 'mqtt-packet';
 import {
-  encode, encodedLength, encodePublish, publishForRecipient, setRetainFlag,
+  encode, encodedLength, encodePublish, publishForRecipient, setRetainFlag, writePublishForRecipient, writeShortAck,
 } from '../../src/protocol/encoder.js';
 import { decodePacket } from '../../src/protocol/decoder.js';
 import type { Packet, ProtocolVersion, PublishPacket } from '../../src/protocol/types.js';
@@ -362,6 +362,25 @@ describe('encodePublish and publishForRecipient', () => {
     assert.throws(() => publishForRecipient(e, 0, 1, false), RangeError);
     assert.throws(() => publishForRecipient(e, 65_536, 1, false), RangeError);
     assert.throws(() => publishForRecipient(e, 1, 0 as 1, false), RangeError);
+  });
+
+  test('writePublishForRecipient writes the same bytes as publishForRecipient at an offset, touching nothing else', () => {
+    const e = encodePublish(packet, 5);
+    const target = Buffer.alloc(e.bytes.length + 6, 0xee);
+    writePublishForRecipient(e, target, 3, 0x0102, 1, true);
+    assert.deepEqual(target.subarray(3, 3 + e.bytes.length), publishForRecipient(e, 0x0102, 1, true));
+    assert.deepEqual([...target.subarray(0, 3), ...target.subarray(3 + e.bytes.length)], [0xee, 0xee, 0xee, 0xee, 0xee, 0xee]);
+    assert.throws(() => writePublishForRecipient(e, target, 0, 0, 1, false), RangeError);
+  });
+
+  test('writeShortAck writes what encode gives for PUBACK/PUBREC/PUBREL/PUBCOMP in 3.1.1 and a v5 Success without properties [MQTT-3.6.1-1]', () => {
+    for (const type of [4, 5, 6, 7] as const) {
+      const target = Buffer.alloc(4);
+      writeShortAck(target, 0, type, 0xabcd);
+      assert.deepEqual(target, encode({ type, packetId: 0xabcd, reasonCode: 0 } as Packet, 4));
+      assert.deepEqual(decodePacket(target, 5), { type, packetId: 0xabcd, reasonCode: 0, properties: {} });
+    }
+    assert.throws(() => writeShortAck(Buffer.alloc(4), 0, 4, 0), RangeError);
   });
 
   test('setRetainFlag sets and clears only the RETAIN bit', () => {
