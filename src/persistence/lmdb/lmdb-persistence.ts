@@ -129,7 +129,6 @@ export class LmdbPersistence implements Persistence {
   readonly file: string;
   readonly #options: LmdbPersistenceOptions;
   #root: RootDatabase | undefined;
-  #db: Databases | undefined;
   #lock: StoreLock | undefined;
   /** By client id. */
   readonly #index = new Map<string, ClientKeys>();
@@ -207,7 +206,6 @@ export class LmdbPersistence implements Persistence {
       retained: root.openDB({ name: 'retained' }),
       wills: root.openDB({ name: 'wills' }),
     };
-    this.#db = db;
     // The write path treats every table alike; lmdb-js's typings make each key type its own Database type.
     this.#writeTarget = { q: this.#queue, db: db as unknown as WriteTables };
     const format = db.meta.get('format');
@@ -273,7 +271,6 @@ export class LmdbPersistence implements Persistence {
       // Closing a damaged environment may fail; the file is moved aside next.
     }
     this.#root = undefined;
-    this.#db = undefined;
     this.#closeQueue();
     this.#index.clear();
   }
@@ -294,7 +291,6 @@ export class LmdbPersistence implements Persistence {
       await this.#root.close();
     }
     this.#root = undefined;
-    this.#db = undefined;
     this.#closeQueue();
     this.#index.clear();
     this.#lock?.release();
