@@ -121,6 +121,54 @@ describe('lmdb store: corruption', () => {
   }
 });
 
+describe('lmdb store: outbound records', () => {
+  test('a damaged outbound record is corruption: moved aside and reported', async (t) => {
+    const { directory, opened, logger } = await openAfterDamage(t, (file) => {
+      const root = openLmdb({ path: file, noSubdir: true, maxDbs: 8 });
+      root.openDB({ name: 'outbound', encoding: 'binary' }).putSync(['=c7', 1], Buffer.from([1, 1, 0]));
+      root.close();
+    }, { isVerifiedBeforeOpen: false });
+    assert.deepEqual((await opened.open()).outgoing.size, 0);
+    assert.equal(asideFiles(directory).length, 1);
+    assert.match(logger.errors[0] ?? '', /bad outbound entry/);
+  });
+
+  test('a store of format 1 (outbound entries as msgpack in `outgoing`) is converted when opened', async (t) => {
+    const directory = tempDir(t);
+    const file = join(directory, 'culex.mdb');
+    const root = openLmdb({ path: file, noSubdir: true, maxDbs: 8 });
+    root.openDB({ name: 'meta' }).putSync('format', 1);
+    const legacy = root.openDB({ name: 'outgoing' });
+    for (const [c, n] of [['a', 1], ['a', 2], ['b', 5]] as const) {
+      legacy.putSync([`=${c}`, n], {
+        c, n, q: 1, st: 'queued', id: 0, m: { t: `t/${c}`, p: Buffer.from(`m${n}`), q: 1, r: false, x: 1_900_000_000_000 },
+        si: [4],
+      });
+    }
+    for (const name of ['sessions', 'incoming', 'retained', 'wills']) root.openDB({ name });
+    await root.close();
+
+    const store = new LmdbPersistence({ directory });
+    const state = await store.open();
+    assert.deepEqual(state.outgoing.get('a')?.map((e) => [e.seq, e.message.payload.toString(), e.subscriptionIdentifiers]),
+      [[1, 'm1', [4]], [2, 'm2', [4]]]);
+    assert.equal(state.outgoing.get('b')?.[0]?.message.expiresAtMs, 1_900_000_000_000);
+    // The converted entries are the store's own now: deleting one deletes it on disk.
+    store.deleteOutgoing('a', 1);
+    await store.close();
+
+    const check = openLmdb({ path: file, noSubdir: true, maxDbs: 8, readOnly: true });
+    assert.equal(check.openDB({ name: 'meta' }).get('format'), 2);
+    assert.equal(check.openDB({ name: 'outgoing' }), undefined, 'the format 1 table is dropped');
+    await check.close();
+    const again = new LmdbPersistence({ directory });
+    t.after(() => again.close());
+    const reopened = await again.open();
+    assert.deepEqual(reopened.outgoing.get('a')?.map((e) => e.seq), [2]);
+    assert.deepEqual(reopened.outgoing.get('b')?.map((e) => e.seq), [5]);
+  });
+});
+
 describe('lmdb store: one broker per directory', () => {
   test('a second store on an open directory is refused with MQTT_ERR_STORE_LOCKED', async (t) => {
     const directory = tempDir(t);

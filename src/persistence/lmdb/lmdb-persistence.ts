@@ -32,9 +32,10 @@ import type {
 } from '../persistence.js';
 import { acquireLock, type StoreLock } from './lock.js';
 import {
-  keyOf, messageRecord, outgoingRecord, sessionRecord, toIncoming, toMessage, toOutgoing, toSession, toWill,
+  keyOf, messageRecord, sessionRecord, toIncoming, toMessage, toOutgoing, toSession, toWill,
 } from './records.js';
 import { verifyInChild } from './verify.js';
+import { decodeOutbound, encodeOutbound } from './outbound-record.js';
 import { WriteQueue, type Key, type KeyIndex } from './write-queue.js';
 
 export type Durability = 'sync' | 'batched' | 'none';
@@ -64,7 +65,11 @@ export class StoreCorruptError extends Error {
 }
 
 export const STORE_FILE = 'culex.mdb';
-const FORMAT_VERSION = 1;
+/**
+ * 2: outbound entries in the `outbound` table, binary (outbound-record.ts). 1: in `outgoing`, msgpack; a store of
+ * format 1 is converted when opened.
+ */
+const FORMAT_VERSION = 2;
 /** At start-up the store is read a page per event-loop turn; a page ends after this many ms... */
 const RESTORE_PAGE_MS = 3;
 /** ...checked every this many records. */
@@ -97,7 +102,7 @@ function noOpenStats(): OpenStats {
 interface Databases {
   meta: Database<unknown, string>;
   sessions: Database<unknown, string>;
-  outgoing: Database<unknown, [string, number]>;
+  outbound: Database<Buffer, [string, number]>;
   incoming: Database<unknown, [string, number]>;
   retained: Database<unknown, string>;
   wills: Database<unknown, string>;
@@ -201,7 +206,7 @@ export class LmdbPersistence implements Persistence {
     const db: Databases = {
       meta: root.openDB({ name: 'meta' }),
       sessions: root.openDB({ name: 'sessions' }),
-      outgoing: root.openDB({ name: 'outgoing' }),
+      outbound: root.openDB({ name: 'outbound', encoding: 'binary' }),
       incoming: root.openDB({ name: 'incoming' }),
       retained: root.openDB({ name: 'retained' }),
       wills: root.openDB({ name: 'wills' }),
@@ -209,7 +214,8 @@ export class LmdbPersistence implements Persistence {
     // The write path treats every table alike; lmdb-js's typings make each key type its own Database type.
     this.#writeTarget = { q: this.#queue, db: db as unknown as WriteTables };
     const format = db.meta.get('format');
-    if (format === undefined) await db.meta.put('format', FORMAT_VERSION);
+    if (format === 1) await convertFormat1(root, db);
+    else if (format === undefined) await db.meta.put('format', FORMAT_VERSION);
     else if (format !== FORMAT_VERSION) throw new Error(`unknown store format ${String(format)}`);
 
     const stats = this.#openStats;
@@ -218,8 +224,8 @@ export class LmdbPersistence implements Persistence {
       sessions.push(toSession(value));
     });
     const outgoing = new Map<string, StoredOutgoing[]>();
-    await readAll(db.outgoing, stats, (_key, value) => {
-      const { clientId, entry } = toOutgoing(value);
+    await readAll(db.outbound, stats, (_key, value) => {
+      const { clientId, entry } = decodeOutbound(value);
       let list = outgoing.get(clientId);
       if (list === undefined) outgoing.set(clientId, (list = []));
       list.push(entry);
@@ -312,7 +318,7 @@ export class LmdbPersistence implements Persistence {
     const keys = this.#index.get(clientId);
     q.set(db.sessions, keys?.key ?? keyOf(clientId), undefined);
     if (keys === undefined) return;
-    for (const seq of keys.seqs.keys()) q.setIndexed(db.outgoing, keys.seqs, keys.key, seq, undefined);
+    for (const seq of keys.seqs.keys()) q.setIndexed(db.outbound, keys.seqs, keys.key, seq, undefined);
     for (const id of keys.packetIds.keys()) q.setIndexed(db.incoming, keys.packetIds, keys.key, id, undefined);
     this.#index.delete(clientId);
   }
@@ -320,13 +326,13 @@ export class LmdbPersistence implements Persistence {
   putOutgoing(clientId: string, entry: StoredOutgoing): void {
     const { q, db } = this.#writes();
     const keys = this.#keysOf(clientId);
-    q.setIndexed(db.outgoing, keys.seqs, keys.key, entry.seq, entry, encodeOutgoing, clientId);
+    q.setIndexed(db.outbound, keys.seqs, keys.key, entry.seq, entry, encodeOutgoing, clientId);
   }
 
   deleteOutgoing(clientId: string, seq: number): void {
     const { q, db } = this.#writes();
     const keys = this.#index.get(clientId);
-    if (keys !== undefined) q.setIndexed(db.outgoing, keys.seqs, keys.key, seq, undefined);
+    if (keys !== undefined) q.setIndexed(db.outbound, keys.seqs, keys.key, seq, undefined);
   }
 
   putIncomingQos2(clientId: string, packetId: number): void {
@@ -372,7 +378,23 @@ export class LmdbPersistence implements Persistence {
 type WriteTables = Record<Exclude<keyof Databases, 'meta'>, Database<unknown, Key>>;
 
 function encodeOutgoing(this: void, entry: unknown, clientId: string): unknown {
-  return outgoingRecord(clientId, entry as StoredOutgoing);
+  return encodeOutbound(clientId, entry as StoredOutgoing);
+}
+
+/**
+ * Converts a store of format 1 (outbound entries as msgpack in `outgoing`) to the current one, in one transaction:
+ * each entry is written to `outbound` in the binary layout, `outgoing` is dropped, and the format becomes current.
+ */
+async function convertFormat1(root: RootDatabase, db: Databases): Promise<void> {
+  const legacy = root.openDB<unknown, [string, number]>({ name: 'outgoing' });
+  await root.transaction(() => {
+    for (const { key, value } of legacy.getRange()) {
+      const { clientId, entry } = toOutgoing(value);
+      db.outbound.put(key, encodeOutbound(clientId, entry));
+    }
+    legacy.dropSync();
+    db.meta.put('format', FORMAT_VERSION);
+  });
 }
 
 /**
@@ -380,8 +402,8 @@ function encodeOutgoing(this: void, entry: unknown, clientId: string): unknown {
  * (checked every RESTORE_CHECK_EVERY records), so the turn stays short whatever the size of the records and the
  * work done with each.
  */
-async function readAll<K extends string | [string, number]>(
-  db: Database<unknown, K>, stats: OpenStats, onRecord: (key: K, value: unknown) => void,
+async function readAll<V, K extends string | [string, number]>(
+  db: Database<V, K>, stats: OpenStats, onRecord: (key: K, value: V) => void,
 ): Promise<void> {
   let start: K | undefined;
   for (;;) {

@@ -1,7 +1,9 @@
 /**
  * The record shapes of the lmdb store, and their checks. Values are msgpack (lmdb-js's default encoding) of small
- * plain objects with short field names; every record read back is checked field by field, so a damaged value is
- * reported as corruption instead of reaching the broker as a half-formed session or message.
+ * plain objects with short field names (outbound entries, the hot records, have a binary layout of their own:
+ * outbound-record.ts; OutgoingRecord here is their format-1 shape, read only to convert an old store); every record
+ * read back is checked field by field, so a damaged value is reported as corruption instead of reaching the broker
+ * as a half-formed session or message.
  *
  * Keys: LMDB limits a key to about 1,900 bytes, while a topic or client id may reach 65,535. Strings up to
  * MAX_PLAIN_KEY_BYTES are their own key after a `=`; longer ones become `#` + SHA-256 hex, so the two forms never
@@ -71,13 +73,6 @@ export function messageRecord(m: StoredMessage): MessageRecord {
 export function sessionRecord(s: StoredSession): SessionRecord {
   const r: SessionRecord = { c: s.clientId, e: s.expiryIntervalSeconds, s: [...s.subscriptions] };
   if (s.disconnectedAtMs !== undefined) r.d = s.disconnectedAtMs;
-  return r;
-}
-
-export function outgoingRecord(clientId: string, e: StoredOutgoing): OutgoingRecord {
-  const r: OutgoingRecord = { c: clientId, n: e.seq, q: e.qos, st: e.state, id: e.packetId, m: messageRecord(e.message) };
-  if (e.subscriptionIdentifiers !== undefined) r.si = [...e.subscriptionIdentifiers];
-  if (e.sharedSubscription !== undefined) r.sh = e.sharedSubscription;
   return r;
 }
 

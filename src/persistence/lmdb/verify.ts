@@ -15,7 +15,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { open as openLmdb } from 'lmdb';
 
-const DATABASES = ['meta', 'sessions', 'outgoing', 'incoming', 'retained', 'wills'];
+/** The tables of the current format, then `outgoing` of format 1 (converted when the store opens), when present. */
+const DATABASES = ['meta', 'sessions', 'outbound', 'incoming', 'retained', 'wills', 'outgoing'];
 const PAGE_BYTES = 4096;
 
 /** Resolves with undefined when the file is sound, or with what is wrong with it. */
@@ -58,7 +59,9 @@ function verify(file: string): { records: number; sum: number } {
   for (const name of DATABASES) {
     // lmdb-js takes a custom encoder per database (its typings list it for the root only).
     const options = { name, encoder };
-    const db = root.openDB(options);
+    // lmdb-js returns undefined for a table a read-only environment does not have.
+    const db = root.openDB(options) as ReturnType<typeof root.openDB> | undefined;
+    if (db === undefined) continue;
     for (const { value } of db.getRange()) {
       if (typeof value !== 'number') throw new Error('the check read a decoded value instead of its bytes');
       records++;
