@@ -11,10 +11,13 @@
  *   entries are on disk.
  * - `batched`: commits are not synced; a timer syncs every `batchWindowMs`. `flush()` waits for the commit only.
  *   Loss window: nothing on a crash of the process (a committed transaction is in the OS page cache); the writes of
- *   the last `batchWindowMs` (plus one sync) on a power loss or OS crash.
+ *   the last `batchWindowMs` (plus one sync) on a power loss or OS crash — or the whole store: without a sync per
+ *   commit (MDB_NOSYNC) LMDB does not order its page and meta writes, so such a crash can leave the file
+ *   inconsistent, and the corruption check below then moves it aside. (lmdb-js's overlappingSync keeps the file
+ *   consistent but syncs every commit, which is what `sync` does.)
  * - `none`: no sync at all, and the broker does not wait (`isDurable` false). Loss window: the writes not yet
  *   committed (those of the last commit or two, a few ms) on a crash of the process; whatever the OS had not written
- *   on a power loss.
+ *   on a power loss (or the whole store, as with `batched`).
  * Deleting a session removes its outbound entries and inbound identifiers one key at a time: an in-memory index of
  * those keys (built at open) spares a range scan inside the write transaction.
  *
