@@ -180,6 +180,12 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
     this.persistence.putRetained(message.topic, message);
   }
 
+  dropExpiredRetained(message: Message): void {
+    if (this.retained.get(message.topic) !== message) return;
+    this.retained.delete(message.topic);
+    this.persistence.putRetained(message.topic, undefined);
+  }
+
   createSession(clientId: string, isClean: boolean, expiryIntervalSeconds: number): Session {
     return new Session(clientId, isClean, expiryIntervalSeconds, this.#sessionLimits, this.persistence,
       this.stats.sessionCounters);
@@ -423,7 +429,9 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
         await yieldTurn();
         sliceStart = performance.now();
       }
-      this.retained.set(stored.topic, Message.fromStored(stored));
+      // One that expired while the broker was down is dropped from the store instead [MQTT-3.3.2-5].
+      if (stored.expiresAtMs !== undefined && now >= stored.expiresAtMs) this.persistence.putRetained(stored.topic, undefined);
+      else this.retained.set(stored.topic, Message.fromStored(stored));
     }
     // Wills delayed before a restart: re-armed; one whose session did not survive goes out now (session ended).
     this.delayedWills.restore(state.delayedWills, now);

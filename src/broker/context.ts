@@ -46,6 +46,11 @@ export interface BrokerContext {
   readonly lastRouteQuotaDrops: number;
   /** Store or clear a retained message [MQTT-3.3.1-5/6/7]. */
   retain(message: Message): void;
+  /**
+   * Drops a retained message found expired (MQTT 5 Message Expiry Interval) from the index and the store, if it is
+   * still the one retained for its topic.
+   */
+  dropExpiredRetained(message: Message): void;
   /** Creates a session bound to this broker's limits and store. */
   createSession(clientId: string, isClean: boolean, expiryIntervalSeconds: number): Session;
   /** Indexes a session's subscription (shared ones join their group). */

@@ -14,6 +14,7 @@ import { LmdbPersistence } from '../../src/persistence/lmdb/lmdb-persistence.js'
 import { startBroker, type StartedBroker } from '../helpers/broker.js';
 import { openClient, openRaw, type Cleanup, type RawClient } from '../helpers/raw-client.js';
 import * as P from '../helpers/packets.js';
+import { prop } from '../helpers/v5-routing.js';
 
 /** A store that survives restarts: `next()` is the instance for the next broker. */
 interface RestartableStore {
@@ -135,6 +136,24 @@ for (const [kind, createStore] of kinds) describe(`13 store restart (${kind})`, 
     assert.equal(got.get('rt/b')?.qos, 2);
     assert.equal(got.get('rt/c')?.qos, 0);
     await sub.expectNothing(200);
+  });
+
+  test('a retained message whose Message Expiry Interval passed while the broker was down is dropped from the store [MQTT-3.3.2-5]', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    const persistence = createStore(t);
+    const first = await brokerOver(t, persistence);
+    const pub = await openClient(t, first.port, { clientId: 'rx-pub', protocolVersion: 5 });
+    await pub.publish({ topic: 'rx/short', payload: 's', qos: 1, retain: true, properties: prop.messageExpiryInterval(2) });
+    await pub.publish({ topic: 'rx/long', payload: 'l', qos: 1, retain: true, properties: prop.messageExpiryInterval(60) });
+    const second = await restart(t, first, persistence, [pub]);
+    assert.equal(second.broker.retained.get('rx/short')?.topic, 'rx/short', 'not yet expired at the restart');
+    t.mock.timers.tick(3_000);
+    const third = await restart(t, second, persistence);
+    assert.equal(third.broker.retained.get('rx/short'), undefined);
+    assert.equal(third.broker.retained.get('rx/long')?.topic, 'rx/long');
+    await third.close();
+    const state = await persistence.next().open();
+    assert.deepEqual(state.retained.map((m) => m.topic), ['rx/long'], 'the store no longer holds it');
   });
 
   test('an unacknowledged QoS 1 message is resent with DUP 1 and the same packet id after a restart', async (t) => {

@@ -47,7 +47,7 @@ describe('MQTT 5 PUBLISH properties', () => {
 
   test('Message Expiry Interval: decremented by the time waited; an expired message is never delivered [MQTT-3.3.2-5] [MQTT-3.3.2-6]', async (t) => {
     t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
-    const { port } = await brokerFor(t);
+    const { port, broker } = await brokerFor(t);
     const pub = await openClient(t, port, { ...V5, clientId: 'pub' });
     await pub.publish({ topic: 'e/long', payload: 'l', qos: 1, retain: true, properties: prop.messageExpiryInterval(10) });
     await pub.publish({ topic: 'e/short', payload: 's', qos: 1, retain: true, properties: prop.messageExpiryInterval(2) });
@@ -65,6 +65,9 @@ describe('MQTT 5 PUBLISH properties', () => {
     assert.equal(retained.topic, 'e/long');
     assert.deepEqual(propertyValues(retained.properties, PropertyId.MessageExpiryInterval), [7]);
     await sub.expectNothing(100);
+    // Found expired, the retained message is dropped, not kept forever.
+    assert.equal(broker.retained.get('e/short'), undefined);
+    assert.equal(broker.retained.get('e/long')?.topic, 'e/long');
     const back = await openClient(t, port, session);
     const queued = await back.nextOf('publish');
     assert.equal(queued.topic, 'q/long');

@@ -146,8 +146,11 @@ function sendRetained(conn: Connection, sub: Subscription, grantedQos: QoS, isNe
   const canRead = conn.broker.hooks.authorizeRead;
   const ids = subscriptionId === undefined ? undefined : [subscriptionId];
   for (const message of matches) {
-    // [MQTT-3.3.2-5]: an expired retained message is not sent.
-    if (message.isExpired(now)) continue;
+    // [MQTT-3.3.2-5]: an expired retained message is not sent; it is dropped (index and store) when found.
+    if (message.isExpired(now)) {
+      conn.broker.dropExpiredRetained(message);
+      continue;
+    }
     // Retained messages pass the same read check as live ones (Mosquitto checks both).
     if (canRead !== undefined && !canRead(conn.info, message.topic)) continue;
     session.deliver(message, Math.min(message.qos, grantedQos) as QoS, true, true, ids);
