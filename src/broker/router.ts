@@ -13,7 +13,7 @@ import type { QoS } from '../protocol/types.js';
 import type { ClientInfo } from './hooks.js';
 import type { Message } from './message.js';
 import type { Session } from './session.js';
-import { SharedGroup, SharedMember, type SharedSubscriptionStrategy } from './shared.js';
+import { SharedGroup, SharedMember, type MemberReadCheck, type SharedSubscriptionStrategy } from './shared.js';
 import { SubscriptionTrie } from './subscription-trie.js';
 
 /** What the subscription index stores for one (non-shared) subscription of one session. */
@@ -34,6 +34,8 @@ export class Router {
   readonly #groups: SharedGroup[] = [];
   #stamp = 0;
   readonly #canRead: ((client: ClientInfo, topic: string) => boolean) | undefined;
+  /** The same check per shared-group member, for SharedGroup.pick. */
+  readonly #memberCanRead: MemberReadCheck | undefined;
   /** Memberships over all shared groups (for `$SYS` subscription counts). */
   sharedMemberCount = 0;
   /** Sessions of the last `route` call that dropped the message because their queue was full. */
@@ -47,6 +49,7 @@ export class Router {
   constructor(canRead?: (client: ClientInfo, topic: string) => boolean,
     strategy: SharedSubscriptionStrategy = 'roundRobin') {
     this.#canRead = canRead;
+    this.#memberCanRead = canRead === undefined ? undefined : (session, topic) => isReadable(canRead, session, topic);
     this.#strategy = strategy;
   }
 
@@ -108,7 +111,7 @@ export class Router {
     const count = this.sharedTrie.match(message.topic, groups);
     let delivered = 0;
     for (let i = 0; i < count; i++) {
-      const member = groups[i]!.pick(message, this.#strategy);
+      const member = groups[i]!.pick(message, this.#strategy, undefined, this.#memberCanRead);
       if (member === undefined) continue;
       if (this.#deliverShared(message, member, groups[i]!)) delivered++;
       else this.lastQuotaDrops++;
@@ -117,8 +120,8 @@ export class Router {
     return delivered;
   }
 
+  /** `member` was picked among those allowed to read the topic (SharedGroup.pick with #memberCanRead). */
   #deliverShared(message: Message, member: SharedMember, group: SharedGroup): boolean {
-    if (this.#canRead !== undefined && !isReadable(this.#canRead, member.session, message.topic)) return true;
     const qos = member.qos < message.qos ? member.qos : message.qos;
     const ids = member.subscriptionId === 0 ? undefined : [member.subscriptionId];
     return member.session.deliver(message, qos, member.retainAsPublished && message.retain, false, ids, group);
@@ -158,7 +161,7 @@ export class Router {
     const taken = session.takeSharedEntries(includeInflight,
       (group) => (onlyGroup === undefined || group === onlyGroup) && group.hasOtherConnected(session));
     for (const entry of taken) {
-      const member = entry.group.pick(entry.message, this.#strategy, session);
+      const member = entry.group.pick(entry.message, this.#strategy, session, this.#memberCanRead);
       if (member !== undefined) this.#deliverShared(entry.message, member, entry.group);
     }
     return taken.length;

@@ -12,6 +12,9 @@ import type { QoS } from '../protocol/types.js';
 import type { Message } from './message.js';
 import type { Session } from './session.js';
 
+/** The broker's delivery check for one member: may its session receive a message on `topic`? */
+export type MemberReadCheck = (session: Session, topic: string) => boolean;
+
 /** What a custom strategy sees of one member. */
 export interface SharedCandidate {
   readonly clientId: string;
@@ -118,19 +121,27 @@ export class SharedGroup {
 
   /**
    * Chooses the member that gets `message`: among connected members (other than `excluded`) when there are any,
-   * else among all of them. Undefined when the group has no eligible member.
+   * else among all of them; with `canRead` (the broker's delivery check), only among members allowed to read the
+   * message's topic, so that a member the ACL denies does not cost the group its copy. Undefined when the group has
+   * no eligible member.
    */
-  pick(message: Message, strategy: SharedSubscriptionStrategy, excluded?: Session): SharedMember | undefined {
+  pick(message: Message, strategy: SharedSubscriptionStrategy, excluded?: Session, canRead?: MemberReadCheck): SharedMember | undefined {
     const members = this.members;
     const n = members.length;
     if (n === 0) return undefined;
-    if (strategy === 'roundRobin') return this.#roundRobin(excluded);
+    const topic = message.topic;
+    if (strategy === 'roundRobin') return this.#roundRobin(excluded, topic, canRead);
     const candidates = this.#candidates;
     candidates.length = 0;
-    for (const m of members) if (m.session !== excluded && m.session.link !== null) candidates.push(m);
+    for (const m of members) {
+      if (m.session !== excluded && m.session.link !== null && (canRead === undefined || canRead(m.session, topic))) {
+        candidates.push(m);
+      }
+    }
     if (candidates.length === 0) {
       if (excluded !== undefined) return undefined;
-      for (const m of members) candidates.push(m);
+      for (const m of members) if (canRead === undefined || canRead(m.session, topic)) candidates.push(m);
+      if (candidates.length === 0) return undefined;
     }
     let index = 0;
     if (strategy === 'random') {
@@ -154,21 +165,27 @@ export class SharedGroup {
     return chosen;
   }
 
-  #roundRobin(excluded: Session | undefined): SharedMember | undefined {
+  #roundRobin(excluded: Session | undefined, topic: string, canRead: MemberReadCheck | undefined): SharedMember | undefined {
     const members = this.members;
     const n = members.length;
     for (let k = 0; k < n; k++) {
       const i = (this.#cursor + k) % n;
       const m = members[i]!;
       if (m.session === excluded || m.session.link === null) continue;
+      if (canRead !== undefined && !canRead(m.session, topic)) continue;
       this.#cursor = (i + 1) % n;
       return m;
     }
     if (excluded !== undefined) return undefined;
-    // Nobody is connected: the next member in turn gets it in its (offline) session.
-    const i = this.#cursor % n;
-    this.#cursor = (i + 1) % n;
-    return members[i];
+    // Nobody (allowed) is connected: the next member in turn gets it in its (offline) session.
+    for (let k = 0; k < n; k++) {
+      const i = (this.#cursor + k) % n;
+      const m = members[i]!;
+      if (canRead !== undefined && !canRead(m.session, topic)) continue;
+      this.#cursor = (i + 1) % n;
+      return m;
+    }
+    return undefined;
   }
 
   #indexOf(clientId: string): number {

@@ -149,6 +149,28 @@ describe('MQTT 5 shared subscriptions', () => {
     assert.equal(resent.dup, true);
   });
 
+  for (const strategy of ['roundRobin', 'random', 'leastBusy'] as const) {
+    test(`a member the ACL denies reading a topic is passed over, not given the group's copy to drop (${strategy})`, async (t) => {
+      const { port } = await brokerFor(t, {
+        sharedSubscriptionStrategy: strategy,
+        authLinks: [{ name: 'acl', authorizeRead: (client, topic) => (client.id === 'denied' && topic === 's/secret' ? 'deny' : 'next') }],
+      });
+      const denied = await openClient(t, port, { ...V5, clientId: 'denied' });
+      const allowed = await openClient(t, port, { ...V5, clientId: 'allowed' });
+      assert.deepEqual(await denied.subscribe([['$share/g/s/+', 1]]), [1]);
+      assert.deepEqual(await allowed.subscribe([['$share/g/s/+', 1]]), [1]);
+      const pub = await openClient(t, port, { ...V5, clientId: 'pub' });
+      await publishQos1(pub, 's/secret', ['1', '2', '3', '4']);
+      assert.deepEqual(await got(allowed, 4), ['1', '2', '3', '4'], 'every message reaches the member allowed to read it');
+      await denied.expectNothing(100);
+      // When no member may read the topic, the message goes to none of them.
+      allowed.destroy();
+      await new Promise((resolve) => allowed.socket.once('close', resolve));
+      await publishQos1(pub, 's/secret', ['5']);
+      await denied.expectNothing(100);
+    });
+  }
+
   test('the strategy is pluggable: a picker function chooses the member', async (t) => {
     const { port } = await brokerFor(t, {
       sharedSubscriptionStrategy: (candidates) => candidates.findIndex((c) => c.clientId === 'b'),
