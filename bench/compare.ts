@@ -83,7 +83,24 @@ async function runWithRetry(env: Env, broker: Broker, c: Case, round: number, ru
   }
 }
 
+/**
+ * A fixed amount of arithmetic timed on each of the two CPUs the runs use (a child process pinned to it). On a quiet
+ * machine it takes the same time every run; on a shared host that takes the CPU away it takes longer, and the run
+ * after it is flagged in the report (summary.ts), so a slow host is not mistaken for a slow broker.
+ */
+const PROBE = 'let x=0;const t=performance.now();for(let i=0;i<3e7;i++)x=(x+i)|0;process.stdout.write(String(performance.now()-t))';
+
+function probeOn(cpu: number): number {
+  const ms = Number(execFileSync('taskset', ['-c', String(cpu), process.execPath, '-e', PROBE], { encoding: 'utf8' }));
+  return Math.round(ms * 10) / 10;
+}
+
+function cpuProbe(): [number, number] {
+  return [probeOn(0), probeOn(1)];
+}
+
 async function runOne(env: Env, broker: Broker, c: Case, round: number, runDir: string): Promise<Run> {
+  const probeMs = cpuProbe();
   const port = await freePort();
   const tlsPort = c.transport === 'tls' ? await freePort() : undefined;
   const wsPort = c.transport === 'ws' ? await freePort() : undefined;
@@ -113,12 +130,12 @@ async function runOne(env: Env, broker: Broker, c: Case, round: number, runDir: 
         else reject(new Error(`culex bench exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
       });
     });
-    return { caseId: c.id, broker: broker.name, round, result: JSON.parse(out) as Record<string, unknown> };
+    return { caseId: c.id, broker: broker.name, round, probeMs, result: JSON.parse(out) as Record<string, unknown> };
   } catch (err) {
     const lines = stderr.trim().split('\n');
     // An uncaught exception ends with Node's version line: keep the error line itself.
     const tail = [...new Set([...lines.filter((l) => /Error|error:/.test(l)).slice(0, 1), ...lines.slice(-2)])].join(' | ');
-    return { caseId: c.id, broker: broker.name, round, error: `${(err as Error).message}${tail ? ` [broker: ${tail}]` : ''}` };
+    return { caseId: c.id, broker: broker.name, round, probeMs, error: `${(err as Error).message}${tail ? ` [broker: ${tail}]` : ''}` };
   } finally {
     await stopBroker(child);
     rmSync(runDir, { recursive: true, force: true });

@@ -14,6 +14,7 @@ import { FilterIndex } from '../../src/bench/filter-index.js';
 import { matching } from '../../src/bench/scenarios.js';
 import { parseBrokerUrl } from '../../src/bench/transport.js';
 import { allCases, selectCases } from '../../bench/compare/cases.js';
+import { probeLine, problems, type Run } from '../../bench/compare/summary.js';
 import { LITERALS, prng, referenceMatches } from '../helpers/topic-reference.js';
 
 const fixture = (name: string): string => new URL(`fixtures/${name}`, import.meta.url).pathname;
@@ -165,6 +166,22 @@ test('bench:compare cases: unique ids, --only selects by prefix, durable cases r
   assert.ok(picked.filter((c) => c.id.startsWith('tls')).every((c) => c.transport === 'tls'));
   assert.deepEqual(selectCases(cases, ['durable']).map((c) => c.group), ['durable', 'durable']);
   assert.ok(cases.some((c) => c.kind === 'connmax' && c.args.join(' ').includes('-c max')));
+});
+
+function probedRun(round: number, probeMs: [number, number]): Run {
+  return { caseId: 'fanin-q0-16', broker: 'Culex', round, probeMs, result: {} };
+}
+
+test('bench:compare report: a run after a slow CPU probe is flagged as host slow; the header gives the probe range', () => {
+  const runs = [probedRun(1, [60, 62]), probedRun(2, [61, 95]), probedRun(3, [200, 64])];
+  const listed = problems(runs);
+  assert.equal(listed.length, 2);
+  assert.match(listed[0]!, /round 2: host slow before the run \(CPU probe 61 \/ 95 ms, fastest 60 ms\)/);
+  assert.match(listed[1]!, /round 3: host slow/);
+  assert.equal(probeLine(runs), 'CPU probe (fixed work before each run, both CPUs; lower is faster): fastest 60 ms, '
+    + 'median 64 ms, slowest 200 ms; 2 of 3 runs after a probe over 1.5 × the fastest (listed below)');
+  assert.deepEqual(problems([probedRun(1, [60, 62]), probedRun(2, [80, 88])]), []);
+  assert.equal(probeLine([{ caseId: 'x', broker: 'Culex', round: 1, result: {} }]), undefined);
 });
 
 test('culex bench --persistent connects subscribers with clean session 0, publishers with clean session 1', async (t) => {
