@@ -9,11 +9,15 @@
  * secret, so the exchange does not reveal which users exist; it fails at the proof like a wrong password. The
  * user a client proves becomes its user name for the authorization hooks; a CONNECT User Name, if any, must be that
  * user, and so must the user of a re-authentication.
- * Not implemented: channel binding (a client asking for it, `p=`, is refused), authorization identities (`a=`),
- * SASLprep of passwords (they are used as their UTF-8 bytes, which is the same for ASCII passwords).
+ * Passwords and user names are prepared with SASLprep (RFC 4013, as RFC 5802 section 5.1 asks; the
+ * `@mongodb-js/saslprep` package): a password is prepared as a stored string (no unassigned code points) before
+ * PBKDF2, so `I\u00ADX` and `IX` are the same password; a user name from the client is prepared as a query string
+ * before the lookup, and one that SASLprep refuses (or that comes out empty) ends the exchange.
+ * Not implemented: channel binding (a client asking for it, `p=`, is refused), authorization identities (`a=`).
  */
 import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
+import { saslprep } from '@mongodb-js/saslprep';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import type { EnhancedAuthContext, EnhancedAuthExchange, EnhancedAuthMethod, EnhancedAuthStep, MaybePromise } from './hooks.js';
 
@@ -60,7 +64,13 @@ export async function scramCredential(password: string, options: { salt?: Buffer
   Promise<ScramCredential> {
   const salt = options.salt ?? randomBytes(16);
   const iterations = options.iterations ?? DEFAULT_ITERATIONS;
-  const saltedPassword = await pbkdf2Async(Buffer.from(password, 'utf8'), salt, iterations, 32, 'sha256');
+  let prepared: string;
+  try {
+    prepared = saslprep(password);
+  } catch (err) {
+    throw new RangeError(`the password is not allowed by SASLprep (RFC 4013): ${(err as Error).message}`);
+  }
+  const saltedPassword = await pbkdf2Async(Buffer.from(prepared, 'utf8'), salt, iterations, 32, 'sha256');
   return keysFrom(saltedPassword, salt, iterations);
 }
 
@@ -94,6 +104,17 @@ export function scramSha256(options: ScramOptions): EnhancedAuthMethod {
     name: 'SCRAM-SHA-256',
     begin: (context) => new ScramExchange(context, lookup, decoy),
   };
+}
+
+/** A user name prepared with SASLprep as a query string; undefined when SASLprep refuses it or it comes out empty. */
+function prepareName(name: string | undefined): string | undefined {
+  if (name === undefined) return undefined;
+  try {
+    const prepared = saslprep(name, { allowUnassigned: true });
+    return prepared === '' ? undefined : prepared;
+  } catch {
+    return undefined;
+  }
 }
 
 const fail = (reasonCode: number, reasonString: string): EnhancedAuthStep =>
@@ -139,13 +160,13 @@ class ScramExchange implements EnhancedAuthExchange {
     this.#gs2Header = `${match[1]},,`;
     this.#clientFirstBare = match[3]!;
     const attrs = parseAttributes(this.#clientFirstBare);
-    const username = attrs === undefined ? undefined : decodeSaslName(attrs.get('n'));
+    const username = attrs === undefined ? undefined : prepareName(decodeSaslName(attrs.get('n')));
     const clientNonce = attrs?.get('r');
     if (attrs === undefined || username === undefined || clientNonce === undefined || clientNonce.length === 0
       || attrs.has('m')) {
       return fail(ReasonCode.NotAuthorized, 'malformed SCRAM client-first-message');
     }
-    if (this.#context.username !== undefined && this.#context.username !== username) {
+    if (this.#context.username !== undefined && prepareName(this.#context.username) !== username) {
       return fail(ReasonCode.BadUserNameOrPassword, 'SCRAM user is not the User Name of CONNECT');
     }
     this.#username = username;

@@ -63,6 +63,32 @@ describe('SCRAM-SHA-256', () => {
     assert.equal(final?.outcome, 'success');
   });
 
+  test('passwords are prepared with SASLprep: the RFC 4013 section 3 examples (RFC 5802 section 5.1)', async () => {
+    const salt = Buffer.alloc(16, 7);
+    const derive = (password: string) => scramCredential(password, { salt, iterations: 1 });
+    assert.deepEqual(await derive('I\u00ADX'), await derive('IX'), 'SOFT HYPHEN mapped to nothing');
+    assert.deepEqual(await derive('\u00AA'), await derive('a'), 'no transformation beyond NFKC: ª is a');
+    assert.deepEqual(await derive('\u2168'), await derive('IX'), 'ROMAN NUMERAL NINE is IX');
+    assert.notDeepEqual(await derive('user'), await derive('USER'), 'case is kept');
+    await assert.rejects(derive('\u0007'), /SASLprep.*[Pp]rohibited/);
+    await assert.rejects(derive('\u0627\u0031'), /SASLprep.*[Bb]idirectional/);
+  });
+
+  test('a password configured unprepared matches a client that prepares it, and the other way round', async () => {
+    const method = scramSha256({ credentials: new Map([['alice', 'I\u00ADX'], ['bob', 'IX']]) });
+    assert.equal((await run(method, new ScramClient('alice', 'IX'))).final?.outcome, 'success');
+    assert.equal((await run(method, new ScramClient('bob', 'I\u00ADX'))).final?.outcome, 'success');
+  });
+
+  test('user names are prepared with SASLprep before the lookup; one SASLprep refuses ends the exchange', async () => {
+    const method = scramSha256({ credentials: new Map([['IX', 'pw']]) });
+    assert.equal((await run(method, new ScramClient('I\u00ADX', 'pw'))).final?.outcome, 'success');
+    assert.equal((await run(method, new ScramClient('IX', 'pw'), 'I\u00ADX')).final?.outcome, 'success',
+      'a CONNECT User Name is compared prepared');
+    assertFailure((await run(method, new ScramClient('\u0007', 'pw'))).first, 0x87);
+    assertFailure((await run(method, new ScramClient('\u00AD', 'pw'))).first, 0x87);
+  });
+
   test('user names with , and = are escaped as =2C and =3D (RFC 5802 section 5.1)', async () => {
     const method = scramSha256({ credentials: new Map([['a,b=c', 'pw']]) });
     assert.equal((await run(method, new ScramClient('a,b=c', 'pw'))).final?.outcome, 'success');

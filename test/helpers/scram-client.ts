@@ -4,6 +4,7 @@
  * (test/broker/scram.test.ts), so a server that completes an exchange with it speaks the RFC.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { saslprep } from '@mongodb-js/saslprep';
 
 export class ScramClient {
   readonly #username: string;
@@ -32,7 +33,8 @@ export class ScramClient {
     if (!nonce.startsWith(this.#clientNonce)) throw new Error(`server nonce ${nonce} does not extend ours`);
     const salt = Buffer.from(attrs.get('s') ?? '', 'base64');
     const iterations = Number(attrs.get('i'));
-    const salted = pbkdf2Sync(this.#password, salt, iterations, 32, 'sha256');
+    // RFC 5802 section 5.1: Hi(Normalize(password), ...), Normalize being SASLprep.
+    const salted = pbkdf2Sync(saslprep(this.#password), salt, iterations, 32, 'sha256');
     const clientKey = createHmac('sha256', salted).update('Client Key').digest();
     const storedKey = createHash('sha256').update(clientKey).digest();
     const withoutProof = `c=${Buffer.from('n,,').toString('base64')},r=${nonce}`;
