@@ -3,3 +3,4 @@ import './broker/subscription-trie.test.js';
 import './broker/durable-acks.test.js';
 import './broker/output.test.js';
 import './broker/retained.test.js';
+import './broker/level-map.test.js';

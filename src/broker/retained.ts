@@ -22,7 +22,9 @@
  * child arrives; it keeps the Map until its last child goes (no new Map each time a topic beside another one is set
  * and deleted in turn). In a tree of a million topics like `site/device-N/state`, most nodes below the fan-out have
  * a single child, and a Map per such node (about 180 bytes even with one entry) was the largest part of the index.
+ * The children are a LevelMap (level-map.ts), so a level with millions of topics never rehashes all of them at once.
  */
+import { LevelMap } from './level-map.js';
 
 const DOLLAR = 0x24;
 
@@ -30,7 +32,7 @@ class RetainedNode<M> {
   /** The topic level this node stands for ('' for the root). */
   readonly level: string;
   /** None, the only child, or the children by level. */
-  children: Map<string, RetainedNode<M>> | RetainedNode<M> | undefined = undefined;
+  children: LevelMap<RetainedNode<M>> | RetainedNode<M> | undefined = undefined;
   hasMessage = false;
   message: M | undefined = undefined;
 
@@ -48,7 +50,7 @@ class RetainedNode<M> {
   addChild(child: RetainedNode<M>): void {
     const children = this.children;
     if (children === undefined) this.children = child;
-    else if (children instanceof RetainedNode) this.children = new Map([[children.level, children], [child.level, child]]);
+    else if (children instanceof RetainedNode) this.children = new LevelMap([[children.level, children], [child.level, child]]);
     else children.set(child.level, child);
   }
 
@@ -166,21 +168,34 @@ export class RetainedIndex<M> {
 function* entriesBelow<M>(node: RetainedNode<M>, prefix: string | undefined): IterableIterator<[string, M]> {
   const children = node.children;
   if (children === undefined) return;
-  for (const child of children instanceof RetainedNode ? [children] : children.values()) {
-    const topic = prefix === undefined ? child.level : `${prefix}/${child.level}`;
-    if (child.hasMessage) yield [topic, child.message as M];
-    yield* entriesBelow(child, topic);
+  if (children instanceof RetainedNode) {
+    yield* entryAndBelow(children, prefix);
+    return;
   }
+  for (const map of children.maps()) for (const child of map.values()) yield* entryAndBelow(child, prefix);
+}
+
+function* entryAndBelow<M>(child: RetainedNode<M>, prefix: string | undefined): IterableIterator<[string, M]> {
+  const topic = prefix === undefined ? child.level : `${prefix}/${child.level}`;
+  if (child.hasMessage) yield [topic, child.message as M];
+  yield* entriesBelow(child, topic);
 }
 
 function matchWildcardAtRoot<M>(root: RetainedNode<M>, levels: string[], first: string, out: M[]): void {
   const children = root.children;
   if (children === undefined) return;
-  for (const child of children instanceof RetainedNode ? [children] : children.values()) {
-    if (child.level.charCodeAt(0) === DOLLAR) continue;
-    if (first === '#') collectSubtree(child, out);
-    else matchFrom(child, levels, 1, out);
+  if (children instanceof RetainedNode) {
+    matchTopLevel(children, levels, first, out);
+    return;
   }
+  for (const map of children.maps()) for (const child of map.values()) matchTopLevel(child, levels, first, out);
+}
+
+/** A wildcard first level matches no topic starting with '$' [MQTT-4.7.2-1]. */
+function matchTopLevel<M>(child: RetainedNode<M>, levels: string[], first: string, out: M[]): void {
+  if (child.level.charCodeAt(0) === DOLLAR) return;
+  if (first === '#') collectSubtree(child, out);
+  else matchFrom(child, levels, 1, out);
 }
 
 /** Collect matches below `node`, which has consumed the first `i` levels of the filter. */
@@ -204,7 +219,7 @@ function matchFrom<M>(node: RetainedNode<M>, levels: string[], i: number, out: M
         i++;
         continue;
       }
-      for (const child of children.values()) matchFrom(child, levels, i + 1, out);
+      for (const map of children.maps()) for (const child of map.values()) matchFrom(child, levels, i + 1, out);
       return;
     }
     const next = node.child(level);
@@ -220,7 +235,7 @@ function collectSubtree<M>(node: RetainedNode<M>, out: M[]): void {
     const children = node.children;
     if (children === undefined) return;
     if (!(children instanceof RetainedNode)) {
-      for (const child of children.values()) collectSubtree(child, out);
+      for (const map of children.maps()) for (const child of map.values()) collectSubtree(child, out);
       return;
     }
     node = children;

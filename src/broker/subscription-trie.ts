@@ -31,14 +31,18 @@
  * with the maximum QoS") is the caller's decision. Shared subscriptions are stored on their topic-filter part with a
  * key that includes the share name; choosing one member of a group is also the caller's job.
  */
+import { LevelMap } from './level-map.js';
 
 const DOLLAR = 0x24;
 
 class TrieNode<T> {
-  /** The only literal child, kept inline until a second one arrives (then `children` takes over). */
+  /**
+   * The only literal child, kept inline until a second one arrives (then `children` takes over: a LevelMap, so a
+   * level with millions of filters never rehashes all of them at once).
+   */
   soleLevel: string | undefined = undefined;
   soleChild: TrieNode<T> | undefined = undefined;
-  children: Map<string, TrieNode<T>> | undefined = undefined;
+  children: LevelMap<TrieNode<T>> | undefined = undefined;
   plus: TrieNode<T> | undefined = undefined;
   hash: TrieNode<T> | undefined = undefined;
   subs: Map<string, T> | undefined = undefined;
@@ -212,7 +216,7 @@ function addLiteralChild<T>(node: TrieNode<T>, level: string, child: TrieNode<T>
     node.soleLevel = level;
     node.soleChild = child;
   } else {
-    node.children = new Map([[node.soleLevel as string, node.soleChild], [level, child]]);
+    node.children = new LevelMap([[node.soleLevel as string, node.soleChild], [level, child]]);
     node.soleLevel = undefined;
     node.soleChild = undefined;
   }
@@ -230,7 +234,7 @@ function removeLiteralChild<T>(node: TrieNode<T>, level: string): void {
   if (children.size > 1) return;
   node.children = undefined;
   // Back to the inline form when one child is left, so churn does not leave one-entry Maps behind.
-  for (const [soleLevel, soleChild] of children) {
+  for (const [soleLevel, soleChild] of children.entries()) {
     node.soleLevel = soleLevel;
     node.soleChild = soleChild;
   }
