@@ -11,9 +11,10 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { open as openLmdb } from 'lmdb';
+import { open as openLmdb, type RootDatabase } from 'lmdb';
 import { LmdbPersistence, StoreCorruptError, type LmdbPersistenceOptions } from '../../src/persistence/lmdb/lmdb-persistence.js';
 import { StoreLockedError } from '../../src/persistence/lmdb/lock.js';
+import { encodeOutbound } from '../../src/persistence/lmdb/outbound-record.js';
 
 function tempDir(t: TestContext): string {
   const dir = mkdtempSync(join(tmpdir(), 'culex-lmdb-store-'));
@@ -122,16 +123,24 @@ describe('lmdb store: corruption', () => {
 });
 
 describe('lmdb store: outbound records', () => {
-  test('a damaged outbound record is corruption: moved aside and reported', async (t) => {
-    const { directory, opened, logger } = await openAfterDamage(t, (file) => {
-      const root = openLmdb({ path: file, noSubdir: true, maxDbs: 8 });
-      root.openDB({ name: 'outbound', encoding: 'binary' }).putSync(['=c7', 1], Buffer.from([1, 1, 0]));
-      root.close();
-    }, { isVerifiedBeforeOpen: false });
-    assert.deepEqual((await opened.open()).outgoing.size, 0);
-    assert.equal(asideFiles(directory).length, 1);
-    assert.match(logger.errors[0] ?? '', /bad outbound entry/);
-  });
+  const damages: [string, Buffer, Buffer, RegExp][] = [
+    ['record', outboundKeyBytes('=c7', 1), Buffer.from([1, 1, 0]), /bad outbound entry \(too short\)/],
+    ['key', Buffer.from('=c7'), encodeOutbound('c7', {
+      seq: 1, qos: 1, state: 'queued', packetId: 0, message: { topic: 't', payload: Buffer.from('x'), qos: 1, retain: false },
+    }), /bad outbound entry key/],
+  ];
+  for (const [what, key, value, message] of damages) {
+    test(`a damaged outbound ${what} is corruption: moved aside and reported`, async (t) => {
+      const { directory, opened, logger } = await openAfterDamage(t, (file) => {
+        const root = openLmdb({ path: file, noSubdir: true, maxDbs: 8 });
+        root.openDB({ name: 'outbound', encoding: 'binary', keyEncoding: 'binary' }).putSync(key, value);
+        root.close();
+      }, { isVerifiedBeforeOpen: false });
+      assert.deepEqual((await opened.open()).outgoing.size, 0);
+      assert.equal(asideFiles(directory).length, 1);
+      assert.match(logger.errors[0] ?? '', message);
+    });
+  }
 
   test('a store of format 1 (outbound entries as msgpack in `outgoing`) is converted when opened', async (t) => {
     const directory = tempDir(t);
@@ -158,8 +167,9 @@ describe('lmdb store: outbound records', () => {
     await store.close();
 
     const check = openLmdb({ path: file, noSubdir: true, maxDbs: 8, readOnly: true });
-    assert.equal(check.openDB({ name: 'meta' }).get('format'), 2);
+    assert.equal(check.openDB({ name: 'meta' }).get('format'), 3);
     assert.equal(check.openDB({ name: 'outgoing' }), undefined, 'the format 1 table is dropped');
+    assert.deepEqual(rawOutboundKeys(check), [outboundKeyBytes('=a', 2), outboundKeyBytes('=b', 5)]);
     await check.close();
     const again = new LmdbPersistence({ directory });
     t.after(() => again.close());
@@ -167,7 +177,50 @@ describe('lmdb store: outbound records', () => {
     assert.deepEqual(reopened.outgoing.get('a')?.map((e) => e.seq), [2]);
     assert.deepEqual(reopened.outgoing.get('b')?.map((e) => e.seq), [5]);
   });
+
+  test('a store of format 2 (binary records under ordered-binary keys) is converted when opened', async (t) => {
+    const directory = tempDir(t);
+    const file = join(directory, 'culex.mdb');
+    const root = openLmdb({ path: file, noSubdir: true, maxDbs: 8 });
+    root.openDB({ name: 'meta' }).putSync('format', 2);
+    const old = root.openDB({ name: 'outbound', encoding: 'binary' });
+    for (const [c, n] of [['a', 1], ['a', 2 ** 33], ['ü', 5]] as const) {
+      old.putSync([`=${c}`, n], encodeOutbound(c, {
+        seq: n, qos: 2, state: 'pubrel', packetId: 7, message: { topic: `t/${c}`, payload: Buffer.from(`m${n}`), qos: 2, retain: false },
+      }));
+    }
+    for (const name of ['sessions', 'incoming', 'retained', 'wills']) root.openDB({ name });
+    await root.close();
+
+    const store = new LmdbPersistence({ directory });
+    const state = await store.open();
+    assert.deepEqual(state.outgoing.get('a')?.map((e) => [e.seq, e.state, e.message.payload.toString()]),
+      [[1, 'pubrel', 'm1'], [2 ** 33, 'pubrel', `m${2 ** 33}`]]);
+    assert.deepEqual(state.outgoing.get('ü')?.map((e) => e.seq), [5]);
+    store.deleteOutgoing('a', 1);
+    await store.close();
+
+    const check = openLmdb({ path: file, noSubdir: true, maxDbs: 8, readOnly: true });
+    assert.equal(check.openDB({ name: 'meta' }).get('format'), 3);
+    assert.deepEqual(rawOutboundKeys(check), [outboundKeyBytes('=a', 2 ** 33), outboundKeyBytes('=ü', 5)],
+      'only binary keys are left, in client then seq order');
+    await check.close();
+    const again = new LmdbPersistence({ directory });
+    t.after(() => again.close());
+    assert.deepEqual((await again.open()).outgoing.get('a')?.map((e) => e.seq), [2 ** 33]);
+  });
 });
+
+/** The outbound table's key for (client key, seq): UTF-8, a 0 byte, the seq as 8 bytes big-endian. */
+function outboundKeyBytes(clientKey: string, seq: number): Buffer {
+  const n = Buffer.alloc(8);
+  n.writeBigUInt64BE(BigInt(seq));
+  return Buffer.concat([Buffer.from(clientKey), Buffer.from([0]), n]);
+}
+
+function rawOutboundKeys(root: RootDatabase): Buffer[] {
+  return [...root.openDB({ name: 'outbound', encoding: 'binary', keyEncoding: 'binary' }).getKeys()] as Buffer[];
+}
 
 describe('lmdb store: one broker per directory', () => {
   test('a second store on an open directory is refused with MQTT_ERR_STORE_LOCKED', async (t) => {

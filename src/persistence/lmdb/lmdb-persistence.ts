@@ -38,8 +38,8 @@ import {
   keyOf, messageRecord, sessionRecord, toIncoming, toMessage, toOutgoing, toSession, toWill,
 } from './records.js';
 import { verifyInChild } from './verify.js';
-import { decodeOutbound, encodeOutbound } from './outbound-record.js';
-import { WriteQueue, type Key, type KeyIndex } from './write-queue.js';
+import { decodeOutbound, encodeOutbound, outboundKeyEncoder, type OutboundKey } from './outbound-record.js';
+import { WriteQueue, type KeyIndex, type TableKey } from './write-queue.js';
 
 export type Durability = 'sync' | 'batched' | 'none';
 
@@ -69,10 +69,11 @@ export class StoreCorruptError extends Error {
 
 export const STORE_FILE = 'culex.mdb';
 /**
- * 2: outbound entries in the `outbound` table, binary (outbound-record.ts). 1: in `outgoing`, msgpack; a store of
- * format 1 is converted when opened.
+ * 3: outbound entries in the `outbound` table, binary records under binary keys (outbound-record.ts). 2: the same
+ * records under ordered-binary [client key, seq] keys. 1: in `outgoing`, msgpack. A store of format 1 or 2 is
+ * converted when opened.
  */
-const FORMAT_VERSION = 2;
+const FORMAT_VERSION = 3;
 /** At start-up the store is read a page per event-loop turn; a page ends after this many ms... */
 const RESTORE_PAGE_MS = 3;
 /** ...checked every this many records. */
@@ -105,7 +106,7 @@ function noOpenStats(): OpenStats {
 interface Databases {
   meta: Database<unknown, string>;
   sessions: Database<unknown, string>;
-  outbound: Database<Buffer, [string, number]>;
+  outbound: Database<Buffer, TableKey>;
   incoming: Database<unknown, [string, number]>;
   retained: Database<unknown, string>;
   wills: Database<unknown, string>;
@@ -126,6 +127,8 @@ function syncEnv(root: RootDatabase): Promise<void> {
 interface ClientKeys {
   /** The client id as a key (keyOf). */
   readonly key: string;
+  /** `key` as UTF-8, for outbound keys (OutboundKey). */
+  readonly keyBytes: Buffer;
   readonly seqs: KeyIndex;
   readonly packetIds: KeyIndex;
 }
@@ -209,7 +212,7 @@ export class LmdbPersistence implements Persistence {
     const db: Databases = {
       meta: root.openDB({ name: 'meta' }),
       sessions: root.openDB({ name: 'sessions' }),
-      outbound: root.openDB({ name: 'outbound', encoding: 'binary' }),
+      outbound: root.openDB(OUTBOUND_TABLE),
       incoming: root.openDB({ name: 'incoming' }),
       retained: root.openDB({ name: 'retained' }),
       wills: root.openDB({ name: 'wills' }),
@@ -217,7 +220,7 @@ export class LmdbPersistence implements Persistence {
     // The write path treats every table alike; lmdb-js's typings make each key type its own Database type.
     this.#writeTarget = { q: this.#queue, db: db as unknown as WriteTables };
     const format = db.meta.get('format');
-    if (format === 1) await convertFormat1(root, db);
+    if (format === 1 || format === 2) await convertFormat(format, root, db);
     else if (format === undefined) await db.meta.put('format', FORMAT_VERSION);
     else if (format !== FORMAT_VERSION) throw new Error(`unknown store format ${String(format)}`);
 
@@ -255,7 +258,10 @@ export class LmdbPersistence implements Persistence {
 
   #keysOf(clientId: string): ClientKeys {
     let keys = this.#index.get(clientId);
-    if (keys === undefined) this.#index.set(clientId, (keys = { key: keyOf(clientId), seqs: new Map(), packetIds: new Map() }));
+    if (keys === undefined) {
+      const key = keyOf(clientId);
+      this.#index.set(clientId, (keys = { key, keyBytes: Buffer.from(key), seqs: new Map(), packetIds: new Map() }));
+    }
     return keys;
   }
 
@@ -321,7 +327,7 @@ export class LmdbPersistence implements Persistence {
     const keys = this.#index.get(clientId);
     q.set(db.sessions, keys?.key ?? keyOf(clientId), undefined);
     if (keys === undefined) return;
-    for (const seq of keys.seqs.keys()) q.setIndexed(db.outbound, keys.seqs, keys.key, seq, undefined);
+    for (const seq of keys.seqs.keys()) q.setIndexed(db.outbound, keys.seqs, keys.keyBytes, seq, undefined);
     for (const id of keys.packetIds.keys()) q.setIndexed(db.incoming, keys.packetIds, keys.key, id, undefined);
     this.#index.delete(clientId);
   }
@@ -329,13 +335,13 @@ export class LmdbPersistence implements Persistence {
   putOutgoing(clientId: string, entry: StoredOutgoing): void {
     const { q, db } = this.#writes();
     const keys = this.#keysOf(clientId);
-    q.setIndexed(db.outbound, keys.seqs, keys.key, entry.seq, entry, encodeOutgoing, clientId);
+    q.setIndexed(db.outbound, keys.seqs, keys.keyBytes, entry.seq, entry, encodeOutgoing, clientId);
   }
 
   deleteOutgoing(clientId: string, seq: number): void {
     const { q, db } = this.#writes();
     const keys = this.#index.get(clientId);
-    if (keys !== undefined) q.setIndexed(db.outbound, keys.seqs, keys.key, seq, undefined);
+    if (keys !== undefined) q.setIndexed(db.outbound, keys.seqs, keys.keyBytes, seq, undefined);
   }
 
   putIncomingQos2(clientId: string, packetId: number): void {
@@ -378,24 +384,33 @@ export class LmdbPersistence implements Persistence {
   }
 }
 
-type WriteTables = Record<Exclude<keyof Databases, 'meta'>, Database<unknown, Key>>;
+type WriteTables = Record<Exclude<keyof Databases, 'meta'>, Database<unknown, TableKey>>;
+
+/** lmdb-js takes a custom key encoder per database (its typings list it for the root only). */
+const OUTBOUND_TABLE = { name: 'outbound', encoding: 'binary' as const, keyEncoder: outboundKeyEncoder };
 
 function encodeOutgoing(this: void, entry: unknown, clientId: string): unknown {
   return encodeOutbound(clientId, entry as StoredOutgoing);
 }
 
 /**
- * Converts a store of format 1 (outbound entries as msgpack in `outgoing`) to the current one, in one transaction:
- * each entry is written to `outbound` in the binary layout, `outgoing` is dropped, and the format becomes current.
+ * Converts a store of format 1 (outbound entries as msgpack in `outgoing`) or 2 (binary records under ordered-binary
+ * keys in `outbound`) to the current one, in one transaction: each entry is rewritten in `outbound` under its binary
+ * key, the old table (1) or old keys (2) go, and the format becomes current.
  */
-async function convertFormat1(root: RootDatabase, db: Databases): Promise<void> {
-  const legacy = root.openDB<unknown, [string, number]>({ name: 'outgoing' });
+async function convertFormat(format: 1 | 2, root: RootDatabase, db: Databases): Promise<void> {
+  const legacy = format === 1 ? root.openDB<unknown, [string, number]>({ name: 'outgoing' })
+    : root.openDB<Buffer, [string, number]>({ name: 'outbound', encoding: 'binary' });
   await root.transaction(() => {
-    for (const { key, value } of legacy.getRange()) {
-      const { clientId, entry } = toOutgoing(value);
-      db.outbound.put(key, encodeOutbound(clientId, entry));
+    const entries = [...legacy.getRange()].map(({ key, value }) => ({
+      key, ...(format === 1 ? toOutgoing(value) : decodeOutbound(value as Buffer)),
+    }));
+    if (format === 1) legacy.dropSync();
+    else for (const { key } of entries) legacy.removeSync(key);
+    for (const { key, clientId, entry } of entries) {
+      const outboundKey: OutboundKey = { clientKeyBytes: Buffer.from(key[0]), n: key[1] };
+      db.outbound.put(outboundKey as unknown as TableKey, encodeOutbound(clientId, entry));
     }
-    legacy.dropSync();
     db.meta.put('format', FORMAT_VERSION);
   });
 }

@@ -57,8 +57,9 @@ function verify(file: string): { records: number; sum: number } {
   const root = openLmdb({ path: file, noSubdir: true, maxDbs: 8, readOnly: true, encoder });
   let records = 0;
   for (const name of DATABASES) {
-    // lmdb-js takes a custom encoder per database (its typings list it for the root only).
-    const options = { name, encoder };
+    // lmdb-js takes a custom encoder per database (its typings list it for the root only). Keys are read as bytes:
+    // the outbound table's keys have an encoding of their own (outbound-record.ts), and none needs decoding here.
+    const options = { name, encoder, keyEncoding: 'binary' as const };
     // lmdb-js returns undefined for a table a read-only environment does not have.
     const db = root.openDB(options) as ReturnType<typeof root.openDB> | undefined;
     if (db === undefined) continue;

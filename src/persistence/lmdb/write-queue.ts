@@ -14,9 +14,19 @@
  * and a commit that took every write of a generation (or the queue emptied by cancellation) completes it.
  */
 import type { Database, RootDatabase } from 'lmdb';
+import type { OutboundKey } from './outbound-record.js';
 
-/** A key: a string, or [client key, number] for outbound entries and inbound QoS 2 identifiers. */
-export type Key = string | [string, number];
+/**
+ * A key: a string; [client key, number] for inbound QoS 2 identifiers; an OutboundKey (client key bytes and seq, in
+ * the outbound table's own encoding) for outbound entries.
+ */
+export type Key = string | [string, number] | OutboundKey;
+
+/**
+ * The key type the tables are declared with: lmdb-js's typings allow no object keys, though a table with a custom
+ * `keyEncoder` (the outbound table) takes any. Keys are cast to it where they are handed to lmdb-js.
+ */
+export type TableKey = string | [string, number];
 
 /**
  * A client's keys that the store has or will have, by number (seq or packet id), each mapped to its queued write,
@@ -26,10 +36,14 @@ export type KeyIndex = Map<number, PendingWrite | null>;
 
 /** A queued write: `value` undefined removes the key. */
 interface PendingWrite {
-  readonly db: Database<unknown, Key>;
-  /** The key; for a key of a client's index, built at commit time from `clientKey` and `n`. */
+  readonly db: Database<unknown, TableKey>;
+  /**
+   * The key; for a key of a client's index, made at commit time from `clientKey` and `n` — or, with
+   * `clientKeyBytes`, this write itself is the key (an OutboundKey).
+   */
   readonly key: Key | undefined;
   readonly clientKey: string;
+  readonly clientKeyBytes: Buffer | undefined;
   value: unknown;
   /**
    * Turns `value` into the stored record at commit time, given `owner` (outbound entries are built only if they
@@ -97,31 +111,33 @@ export class WriteQueue {
   }
 
   /** Queues a put (`value` defined) or remove of a key outside any index. */
-  set(db: Database<unknown, Key>, key: Key, value: unknown): void {
+  set(db: Database<unknown, TableKey>, key: Key, value: unknown): void {
     this.#queue({
-      db, key, clientKey: '', value, encode: undefined, owner: '', isNew: false, isCancelled: false, index: undefined,
-      n: 0, generation: 0,
+      db, key, clientKey: '', clientKeyBytes: undefined, value, encode: undefined, owner: '', isNew: false,
+      isCancelled: false, index: undefined, n: 0, generation: 0,
     });
   }
 
   /**
-   * Queues a put (`value` defined) or remove of key [clientKey, n] of a client's index, or changes the write already
-   * queued for it; keeps `index` current. Removing a key the index does not have is a no-op.
+   * Queues a put (`value` defined) or remove of a key of a client's index — [clientKey, n], or an OutboundKey when
+   * `clientKey` is bytes — or changes the write already queued for it; keeps `index` current. Removing a key the
+   * index does not have is a no-op.
    */
-  setIndexed(db: Database<unknown, Key>, index: KeyIndex, clientKey: string, n: number, value: unknown,
+  setIndexed(db: Database<unknown, TableKey>, index: KeyIndex, clientKey: string | Buffer, n: number, value: unknown,
     encode?: (value: unknown, owner: string) => unknown, owner = ''): void {
     const queued = index.get(n);
     if (queued === undefined || queued === null) {
       if (value === undefined) {
         if (queued === null) {
           index.delete(n);
-          this.set(db, [clientKey, n], undefined);
+          this.set(db, typeof clientKey === 'string' ? [clientKey, n] : { clientKeyBytes: clientKey, n }, undefined);
         }
         return;
       }
+      const isBytes = typeof clientKey !== 'string';
       const op: PendingWrite = {
-        db, key: undefined, clientKey, value, encode, owner, isNew: queued === undefined, isCancelled: false, index, n,
-        generation: 0,
+        db, key: undefined, clientKey: isBytes ? '' : clientKey, clientKeyBytes: isBytes ? clientKey : undefined, value,
+        encode, owner, isNew: queued === undefined, isCancelled: false, index, n, generation: 0,
       };
       index.set(n, op);
       this.#queue(op);
@@ -173,8 +189,10 @@ export class WriteQueue {
       // Taken: the key is on disk once this commits, and a later write of it is a new queued one.
       if (op.index !== undefined && op.index.get(op.n) === op) op.index.set(op.n, null);
       const { value } = op;
-      const key = op.key ?? [op.clientKey, op.n];
-      batch = value === undefined ? op.db.remove(key) : op.db.put(key, op.encode === undefined ? value : op.encode(value, op.owner));
+      const key = op.key ?? (op.clientKeyBytes !== undefined ? op as OutboundKey : [op.clientKey, op.n]);
+      const tableKey = key as TableKey;
+      batch = value === undefined ? op.db.remove(tableKey)
+        : op.db.put(tableKey, op.encode === undefined ? value : op.encode(value, op.owner));
       count++;
       if ((count & 255) === 0 && performance.now() - startedAt > COMMIT_BUDGET_MS) break;
     }
