@@ -1,6 +1,7 @@
 /**
  * Culex side by side with Mosquitto and Aedes:
  *   npm run bench:compare [-- --only ID,ID] [--rounds N] [--seconds S] [--brokers NAME,NAME] [--quick] [--out FILE]
+ *   npm run bench:compare -- --from RESULTS.json [--out FILE]   (the report again from a run's raw results)
  *
  * Every run starts a fresh broker pinned to CPU 0 (taskset) and runs `culex bench ... --json` pinned to CPU 1, so
  * the brokers and the load never share a core. Scenarios are interleaved (Culex, Mosquitto, Aedes, Culex, ...) for
@@ -29,6 +30,7 @@ const { values: opts } = parseArgs({
     out: { type: 'string' },
     only: { type: 'string' },
     brokers: { type: 'string' },
+    from: { type: 'string' },
   },
 });
 const rounds = Number(opts.rounds ?? (opts.quick ? 1 : 3));
@@ -147,7 +149,31 @@ function duration(ms: number): string {
   return s < 60 ? `${s} s` : `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
+/**
+ * The report again from the raw results of an earlier run (results.json), e.g. after a change to summary.ts. The
+ * run's own settings are not in the file: give the same --rounds/--seconds/--quick as the run had (defaults: a full
+ * run's). Brokers are the ones that appear in the results.
+ */
+function rerender(from: string): void {
+  const { meta, runs } = JSON.parse(readFileSync(from, 'utf8')) as { meta: string[]; runs: Run[] };
+  const cases = selectCases(allCases({ seconds, warmup, idleConnections }), only);
+  const groupOf = new Map(cases.map((c) => [c.id, c.group]));
+  const brokers: Broker[] = [];
+  for (const r of runs) {
+    if (brokers.some((b) => b.name === r.broker)) continue;
+    brokers.push({ name: r.broker, version: '', group: groupOf.get(r.caseId) ?? 'main', command: () => [] });
+  }
+  const markdown = summarize({ brokers, cases, runs, meta, rounds, seconds, warmup, isQuick: opts.quick, isSubset });
+  const out = opts.out ?? (isSubset || opts.quick ? path.join(path.dirname(from), 'BENCHMARKS.md') : path.join(root, 'BENCHMARKS.md'));
+  writeFileSync(out, markdown + handWritten(path.join(root, 'BENCHMARKS.md')));
+  process.stdout.write(`wrote ${out} from ${from}\n`);
+}
+
 async function main(): Promise<void> {
+  if (opts.from !== undefined) {
+    rerender(opts.from);
+    return;
+  }
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'culex-compare-'));
   const dist = path.join(tmp, 'dist');
   // The build finds packages (ws, lmdb), package.json (version) and src/cli/help relative to itself: link them in.

@@ -176,11 +176,15 @@ test('bench:compare report: a run after a slow CPU probe is flagged as host slow
   const runs = [probedRun(1, [60, 62]), probedRun(2, [61, 95]), probedRun(3, [200, 64])];
   const listed = problems(runs);
   assert.equal(listed.length, 2);
-  assert.match(listed[0]!, /round 2: host slow before the run \(CPU probe 61 \/ 95 ms, fastest 60 ms\)/);
+  assert.match(listed[0]!, /round 2: host slow before the run \(CPU probe 61 \/ 95 ms, quiet 60 ms\)/);
   assert.match(listed[1]!, /round 3: host slow/);
   assert.equal(probeLine(runs), 'CPU probe (fixed work before each run, both CPUs; lower is faster): fastest 60 ms, '
-    + 'median 64 ms, slowest 200 ms; 2 of 3 runs after a probe over 1.5 × the fastest (listed below)');
+    + '10th percentile 60 ms, median 64 ms, slowest 200 ms; 2 of 3 runs after a probe over 1.5 × the 10th percentile '
+    + '(listed below)');
   assert.deepEqual(problems([probedRun(1, [60, 62]), probedRun(2, [80, 88])]), []);
+  // One outlier below the rest does not make every other run "slow": the reference is the 10th percentile.
+  const outlier = [probedRun(1, [30, 70]), ...Array.from({ length: 9 }, (_, i) => probedRun(i + 2, [70, 72]))];
+  assert.deepEqual(problems(outlier), []);
   assert.equal(probeLine([{ caseId: 'x', broker: 'Culex', round: 1, result: {} }]), undefined);
 });
 
