@@ -164,8 +164,7 @@ function rerender(from: string): void {
     brokers.push({ name: r.broker, version: '', group: groupOf.get(r.caseId) ?? 'main', command: () => [] });
   }
   const markdown = summarize({ brokers, cases, runs, meta, rounds, seconds, warmup, isQuick: opts.quick, isSubset });
-  const out = opts.out ?? (isSubset || opts.quick ? path.join(path.dirname(from), 'BENCHMARKS.md') : path.join(root, 'BENCHMARKS.md'));
-  writeFileSync(out, markdown + handWritten(path.join(root, 'BENCHMARKS.md')));
+  const out = writeReport(markdown, path.dirname(from));
   process.stdout.write(`wrote ${out} from ${from}\n`);
 }
 
@@ -204,11 +203,21 @@ async function main(): Promise<void> {
   const took = duration(Date.now() - started);
   meta.push(`Run time: ${took} (${total} runs)`);
   const markdown = summarize({ brokers, cases, runs, meta, rounds, seconds, warmup, isQuick: opts.quick, isSubset });
-  const out = opts.out ?? (isSubset || opts.quick ? path.join(tmp, 'BENCHMARKS.md') : path.join(root, 'BENCHMARKS.md'));
-  writeFileSync(out, markdown + handWritten(path.join(root, 'BENCHMARKS.md')));
+  const out = writeReport(markdown, tmp);
   const rawPath = path.join(tmp, 'results.json');
   writeFileSync(rawPath, JSON.stringify({ meta, runs }, null, 2));
   process.stdout.write(`${markdown}\nwrote ${out}; raw results in ${rawPath}\ntotal duration ${took}\n`);
+}
+
+/**
+ * Writes the report to --out, else to BENCHMARKS.md for a full run and to `runDir` for a subset or --quick, with the
+ * hand-written sections of BENCHMARKS.md after it; returns the path.
+ */
+function writeReport(markdown: string, runDir: string): string {
+  const benchmarks = path.join(root, 'BENCHMARKS.md');
+  const out = opts.out ?? (isSubset || opts.quick ? path.join(runDir, 'BENCHMARKS.md') : benchmarks);
+  writeFileSync(out, markdown + handWritten(benchmarks));
+  return out;
 }
 
 /** Sections of BENCHMARKS.md written by hand (from a `<!-- durable-store` marker on) survive a regeneration. */
