@@ -4,7 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeOutbound, encodeOutbound } from '../../src/persistence/lmdb/outbound-record.js';
+import { decodeOutbound, encodeOutbound, OutboundRecordEncoder } from '../../src/persistence/lmdb/outbound-record.js';
 import { BadRecordError } from '../../src/persistence/lmdb/records.js';
 import type { StoredOutgoing } from '../../src/persistence/persistence.js';
 
@@ -24,6 +24,13 @@ const full: StoredOutgoing = {
   },
   subscriptionIdentifiers: [1, 268_435_455], sharedSubscription: '$share/g/a/#',
 };
+
+/** What lmdb-js stores for one encode(): the slab's bytes from `start` to `end`, or the whole of an own buffer. */
+function stored(out: Uint8Array): Buffer {
+  const view = out as Uint8Array & { start?: number; end?: number };
+  const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength);
+  return view.start === undefined ? bytes : bytes.subarray(view.start, view.end);
+}
 
 describe('outbound record', () => {
   for (const [name, entry, clientId] of [['plain', plain, 'c1'], ['every optional part', full, 'ü'.repeat(300)]] as const) {
@@ -100,5 +107,45 @@ describe('outbound record', () => {
     assert.throws(() => decodeOutbound(withProperties('{"correlationData":{"$b":1}}')), /properties/);
     assert.deepEqual(decodeOutbound(withProperties('{"correlationData":{"$b":"QQ=="}}')).entry.message.properties,
       { correlationData: Buffer.from('A') });
+  });
+
+  describe('the table encoder (records written one after another into a shared slab)', () => {
+    test('each record it writes is byte for byte what encodeOutbound makes, and decodes back', () => {
+      const encoder = new OutboundRecordEncoder();
+      for (const [entry, clientId] of [[plain, 'c1'], [full, 'ü'.repeat(300)], [plain, '']] as const) {
+        const bytes = stored(encoder.encode({ value: entry, owner: clientId }));
+        assert.deepEqual(bytes, encodeOutbound(clientId, entry));
+        assert.deepEqual(decodeOutbound(Buffer.from(bytes)), { clientId, entry });
+      }
+    });
+
+    test('records never overlap: earlier ones keep their bytes as the slab fills and a new slab starts', () => {
+      const encoder = new OutboundRecordEncoder();
+      const written: Array<{ bytes: Buffer; seq: number }> = [];
+      // ~64-byte records: a 64 KB slab holds about a thousand, so 3,000 fill several.
+      for (let seq = 0; seq < 3_000; seq++) {
+        const entry = { ...plain, seq, message: { ...plain.message, payload: Buffer.alloc(20, seq & 0xff) } };
+        written.push({ bytes: stored(encoder.encode({ value: entry, owner: `client-${seq}` })), seq });
+      }
+      const slabs = new Set(written.map(({ bytes }) => bytes.buffer));
+      assert.ok(slabs.size >= 3, `${slabs.size} slabs`);
+      for (const { bytes, seq } of written) {
+        const back = decodeOutbound(Buffer.from(bytes));
+        assert.equal(back.clientId, `client-${seq}`);
+        assert.equal(back.entry.seq, seq);
+        assert.deepEqual(back.entry.message.payload, Buffer.alloc(20, seq & 0xff));
+      }
+    });
+
+    test('a record over 4 KB gets a buffer of its own; bytes given to it go through as they are', () => {
+      const encoder = new OutboundRecordEncoder();
+      const big = encoder.encode({ value: full, owner: 'c' }) as Uint8Array & { start?: number };
+      assert.equal(big.start, undefined);
+      assert.deepEqual(decodeOutbound(Buffer.from(big)).entry, full);
+      const raw = encodeOutbound('c', plain);
+      assert.equal(encoder.encode(raw), raw);
+      const read = Buffer.from([1, 2, 3]);
+      assert.equal(encoder.decode(read), read);
+    });
   });
 });

@@ -38,7 +38,9 @@ import {
   keyOf, messageRecord, sessionRecord, toIncoming, toMessage, toOutgoing, toSession, toWill,
 } from './records.js';
 import { verifyInChild } from './verify.js';
-import { decodeOutbound, encodeOutbound, outboundKeyEncoder, type OutboundKey } from './outbound-record.js';
+import {
+  decodeOutbound, encodeOutbound, outboundKeyEncoder, OutboundRecordEncoder, type OutboundKey,
+} from './outbound-record.js';
 import { WriteQueue, type KeyIndex, type TableKey } from './write-queue.js';
 
 export type Durability = 'sync' | 'batched' | 'none';
@@ -212,7 +214,7 @@ export class LmdbPersistence implements Persistence {
     const db: Databases = {
       meta: root.openDB({ name: 'meta' }),
       sessions: root.openDB({ name: 'sessions' }),
-      outbound: root.openDB(OUTBOUND_TABLE),
+      outbound: root.openDB(outboundTable()),
       incoming: root.openDB({ name: 'incoming' }),
       retained: root.openDB({ name: 'retained' }),
       wills: root.openDB({ name: 'wills' }),
@@ -335,7 +337,7 @@ export class LmdbPersistence implements Persistence {
   putOutgoing(clientId: string, entry: StoredOutgoing): void {
     const { q, db } = this.#writes();
     const keys = this.#keysOf(clientId);
-    q.setIndexed(db.outbound, keys.seqs, keys.keyBytes, entry.seq, entry, encodeOutgoing, clientId);
+    q.setIndexed(db.outbound, keys.seqs, keys.keyBytes, entry.seq, entry, clientId);
   }
 
   deleteOutgoing(clientId: string, seq: number): void {
@@ -386,11 +388,14 @@ export class LmdbPersistence implements Persistence {
 
 type WriteTables = Record<Exclude<keyof Databases, 'meta'>, Database<unknown, TableKey>>;
 
-/** lmdb-js takes a custom key encoder per database (its typings list it for the root only). */
-const OUTBOUND_TABLE = { name: 'outbound', encoding: 'binary' as const, keyEncoder: outboundKeyEncoder };
-
-function encodeOutgoing(this: void, entry: unknown, clientId: string): unknown {
-  return encodeOutbound(clientId, entry as StoredOutgoing);
+/**
+ * The outbound table's options: its own key and value encoders (outbound-record.ts); the value encoder is per store,
+ * as it holds the slab records are written into. lmdb-js takes a custom key encoder per database (its typings list
+ * it for the root only).
+ */
+function outboundTable(): { name: string; encoding: 'binary'; keyEncoder: typeof outboundKeyEncoder;
+  encoder: OutboundRecordEncoder; } {
+  return { name: 'outbound', encoding: 'binary', keyEncoder: outboundKeyEncoder, encoder: new OutboundRecordEncoder() };
 }
 
 /**

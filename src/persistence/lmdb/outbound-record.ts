@@ -4,8 +4,8 @@
  * Design note: these are the store's hot records: with persistent subscribers every delivery writes one before the
  * publisher's PUBACK, and most are deleted a moment later. Encoding them as msgpack through lmdb-js cost about 2 µs of
  * main-thread time per message in a CPU profile of `culex bench fanin -q 1 --persistent` (about a third of what the
- * durable store added per message there), so they get a fixed layout written straight into one Buffer, stored with
- * lmdb-js's `binary` encoding.
+ * durable store added per message there), so they get a fixed layout, written by the table's own encoder
+ * (OutboundRecordEncoder, below) into a shared slab: no Buffer per record.
  * The other tables (sessions, retained messages, wills) are written far less often and stay msgpack.
  *
  * Layout (integers big-endian):
@@ -84,7 +84,25 @@ function writeString(buf: Buffer, at: number, s: string, bytes: number): void {
   for (let i = 0; i < bytes; i++) buf[at + i] = s.charCodeAt(i);
 }
 
+/** The record of `e`, queued for `clientId`, in a Buffer of its own. */
 export function encodeOutbound(clientId: string, e: StoredOutgoing): Buffer {
+  const layout = measure(clientId, e);
+  const buf = Buffer.allocUnsafe(layout.size);
+  writeRecord(buf, 0, clientId, e, layout);
+  return buf;
+}
+
+/** A record's size, and what measuring it found out (kept so writing does not work it out again). */
+interface Layout {
+  size: number;
+  clientBytes: number;
+  topicBytes: number;
+  parts: number;
+  json: string | undefined;
+}
+
+/** One Layout per encoder, refilled for each record: measuring allocates nothing on the hot path. */
+function measure(clientId: string, e: StoredOutgoing, into?: Layout): Layout {
   const m = e.message;
   const clientBytes = Buffer.byteLength(clientId);
   const topicBytes = Buffer.byteLength(m.topic);
@@ -101,12 +119,24 @@ export function encodeOutbound(clientId: string, e: StoredOutgoing): Buffer {
     if (shared !== undefined) size += 2 + Buffer.byteLength(shared);
     if (json !== undefined) size += 4 + Buffer.byteLength(json);
   }
-  const buf = Buffer.allocUnsafe(size);
-  buf[0] = VERSION;
-  buf[1] = e.qos | (stateIndex(e.state) << 2) | (m.qos << 4) | (m.retain ? 0x40 : 0) | (parts === 0 ? 0 : 0x80);
-  buf.writeUInt16BE(e.packetId, 2);
-  buf.writeDoubleBE(e.seq, 4);
-  let at = 12;
+  if (into === undefined) return { size, clientBytes, topicBytes, parts, json };
+  into.size = size;
+  into.clientBytes = clientBytes;
+  into.topicBytes = topicBytes;
+  into.parts = parts;
+  into.json = json;
+  return into;
+}
+
+/** Writes the record of `e` at `at` (`layout` from measure()); `buf` has room for it. */
+function writeRecord(buf: Buffer, at: number, clientId: string, e: StoredOutgoing, layout: Layout): void {
+  const m = e.message;
+  const { clientBytes, topicBytes, parts, json } = layout;
+  buf[at] = VERSION;
+  buf[at + 1] = e.qos | (stateIndex(e.state) << 2) | (m.qos << 4) | (m.retain ? 0x40 : 0) | (parts === 0 ? 0 : 0x80);
+  buf.writeUInt16BE(e.packetId, at + 2);
+  buf.writeDoubleBE(e.seq, at + 4);
+  at += 12;
   buf.writeUInt16BE(clientBytes, at);
   writeString(buf, at + 2, clientId, clientBytes);
   at += 2 + clientBytes;
@@ -115,13 +145,15 @@ export function encodeOutbound(clientId: string, e: StoredOutgoing): Buffer {
   at += 2 + topicBytes;
   buf.writeUInt32BE(m.payload.length, at);
   at += 4 + m.payload.copy(buf, at + 4);
-  if (parts === 0) return buf;
+  if (parts === 0) return;
   buf[at++] = parts;
   if (m.expiresAtMs !== undefined) at = buf.writeDoubleBE(m.expiresAtMs, at);
+  const ids = e.subscriptionIdentifiers;
   if (ids !== undefined) {
     at = buf.writeUInt32BE(ids.length, at);
     for (const id of ids) at = buf.writeUInt32BE(id, at);
   }
+  const shared = e.sharedSubscription;
   if (shared !== undefined) {
     const n = Buffer.byteLength(shared);
     at = buf.writeUInt16BE(n, at);
@@ -132,7 +164,62 @@ export function encodeOutbound(clientId: string, e: StoredOutgoing): Buffer {
     at = buf.writeUInt32BE(n, at);
     buf.write(json, at, n, 'utf8');
   }
-  return buf;
+}
+
+/** An outbound entry to be written: the entry (`value`) and the client it is queued for (`owner`). */
+export interface OwnedEntry {
+  readonly value: unknown;
+  readonly owner: string;
+}
+
+/** A slab and the part of it one record fills: how lmdb-js's encoder protocol hands back a value without a copy. */
+type SlabView = Buffer & { start: number; end: number };
+
+/** Records up to this size share a slab; a bigger one gets a Buffer of its own. */
+const SLAB_BYTES = 64 * 1024;
+const SHARED_RECORD_MAX = 4 * 1024;
+
+/**
+ * lmdb-js's value encoder for the outbound table (its `encoder` option). Design note: lmdb-js keeps a pointer to each
+ * value until its transaction is written, and an encoder whose output carries `start`/`end` may hand back one shared
+ * buffer each time. So records are written one after the other into a 64 KB slab, and each put() returns that slab
+ * with the record's bounds: no Buffer per record. A slab is never written over; a full one is left to the
+ * collector, which frees it once lmdb-js has dropped the writes that point into it. A value that is already bytes
+ * (the format conversion writes those) goes through as it is. Reads get the stored bytes, copied out of lmdb-js's
+ * shared read buffer (`needsStableBuffer`), as with the `binary` encoding.
+ */
+export class OutboundRecordEncoder {
+  /** lmdb-js calls encode() with its reuse-buffer mode only for encoders that set this. */
+  readonly copyBuffers = true;
+  readonly needsStableBuffer = true;
+  #slab: SlabView | undefined;
+  #at = 0;
+  readonly #layout: Layout = { size: 0, clientBytes: 0, topicBytes: 0, parts: 0, json: undefined };
+
+  encode(value: OwnedEntry | Uint8Array): Uint8Array {
+    if (value instanceof Uint8Array) return value;
+    const entry = value.value as StoredOutgoing;
+    const layout = measure(value.owner, entry, this.#layout);
+    if (layout.size > SHARED_RECORD_MAX) {
+      const own = Buffer.allocUnsafeSlow(layout.size);
+      writeRecord(own, 0, value.owner, entry, layout);
+      return own;
+    }
+    let slab = this.#slab;
+    if (slab === undefined || this.#at + layout.size > SLAB_BYTES) {
+      // A slab of its own (not a slice of Node's pool): lmdb-js takes the address of its ArrayBuffer, plus `start`.
+      slab = this.#slab = Object.assign(Buffer.allocUnsafeSlow(SLAB_BYTES), { start: 0, end: 0 });
+      this.#at = 0;
+    }
+    writeRecord(slab, this.#at, value.owner, entry, layout);
+    slab.start = this.#at;
+    slab.end = this.#at += layout.size;
+    return slab;
+  }
+
+  decode(bytes: Buffer): Buffer {
+    return bytes;
+  }
 }
 
 function fail(what: string): never {

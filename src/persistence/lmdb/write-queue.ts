@@ -46,11 +46,10 @@ interface PendingWrite {
   readonly clientKeyBytes: Buffer | undefined;
   value: unknown;
   /**
-   * Turns `value` into the stored record at commit time, given `owner` (outbound entries are built only if they
-   * get that far).
+   * Set for a value its table's encoder builds from `value` and `owner` at commit time (outbound entries, so they are
+   * encoded only if they get that far): this write itself is then the value handed to lmdb-js (an OwnedEntry).
    */
-  readonly encode: ((value: unknown, owner: string) => unknown) | undefined;
-  readonly owner: string;
+  readonly owner: string | undefined;
   /** The store does not have the key, nor does a commit under way write it: deleting it cancels the write. */
   readonly isNew: boolean;
   isCancelled: boolean;
@@ -113,7 +112,7 @@ export class WriteQueue {
   /** Queues a put (`value` defined) or remove of a key outside any index. */
   set(db: Database<unknown, TableKey>, key: Key, value: unknown): void {
     this.#queue({
-      db, key, clientKey: '', clientKeyBytes: undefined, value, encode: undefined, owner: '', isNew: false,
+      db, key, clientKey: '', clientKeyBytes: undefined, value, owner: undefined, isNew: false,
       isCancelled: false, index: undefined, n: 0, generation: 0,
     });
   }
@@ -121,10 +120,10 @@ export class WriteQueue {
   /**
    * Queues a put (`value` defined) or remove of a key of a client's index — [clientKey, n], or an OutboundKey when
    * `clientKey` is bytes — or changes the write already queued for it; keeps `index` current. Removing a key the
-   * index does not have is a no-op.
+   * index does not have is a no-op. With `owner`, the table's encoder makes the record from the value and `owner`.
    */
   setIndexed(db: Database<unknown, TableKey>, index: KeyIndex, clientKey: string | Buffer, n: number, value: unknown,
-    encode?: (value: unknown, owner: string) => unknown, owner = ''): void {
+    owner?: string): void {
     const queued = index.get(n);
     if (queued === undefined || queued === null) {
       if (value === undefined) {
@@ -137,7 +136,7 @@ export class WriteQueue {
       const isBytes = typeof clientKey !== 'string';
       const op: PendingWrite = {
         db, key: undefined, clientKey: isBytes ? '' : clientKey, clientKeyBytes: isBytes ? clientKey : undefined, value,
-        encode, owner, isNew: queued === undefined, isCancelled: false, index, n, generation: 0,
+        owner, isNew: queued === undefined, isCancelled: false, index, n, generation: 0,
       };
       index.set(n, op);
       this.#queue(op);
@@ -191,8 +190,7 @@ export class WriteQueue {
       const { value } = op;
       const key = op.key ?? (op.clientKeyBytes !== undefined ? op as OutboundKey : [op.clientKey, op.n]);
       const tableKey = key as TableKey;
-      batch = value === undefined ? op.db.remove(tableKey)
-        : op.db.put(tableKey, op.encode === undefined ? value : op.encode(value, op.owner));
+      batch = value === undefined ? op.db.remove(tableKey) : op.db.put(tableKey, op.owner === undefined ? value : op);
       count++;
       if ((count & 255) === 0 && performance.now() - startedAt > COMMIT_BUDGET_MS) break;
     }
