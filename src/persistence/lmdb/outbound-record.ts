@@ -86,45 +86,49 @@ function writeString(buf: Buffer, at: number, s: string, bytes: number): void {
 
 /** The record of `e`, queued for `clientId`, in a Buffer of its own. */
 export function encodeOutbound(clientId: string, e: StoredOutgoing): Buffer {
-  const layout = measure(clientId, e);
+  const layout = measure(clientId, e, newLayout());
   const buf = Buffer.allocUnsafe(layout.size);
   writeRecord(buf, 0, clientId, e, layout);
   return buf;
 }
 
-/** A record's size, and what measuring it found out (kept so writing does not work it out again). */
+/** A record's size, and the lengths measuring it found (so writing does not work them out again). */
 interface Layout {
   size: number;
   clientBytes: number;
   topicBytes: number;
+  sharedBytes: number;
   parts: number;
   json: string | undefined;
+  jsonBytes: number;
 }
 
-/** One Layout per encoder, refilled for each record: measuring allocates nothing on the hot path. */
-function measure(clientId: string, e: StoredOutgoing, into?: Layout): Layout {
+function newLayout(): Layout {
+  return { size: 0, clientBytes: 0, topicBytes: 0, sharedBytes: 0, parts: 0, json: undefined, jsonBytes: 0 };
+}
+
+/** Fills `into` for the record of `e` (the encoder refills one Layout: measuring allocates nothing). */
+function measure(clientId: string, e: StoredOutgoing, into: Layout): Layout {
   const m = e.message;
-  const clientBytes = Buffer.byteLength(clientId);
-  const topicBytes = Buffer.byteLength(m.topic);
   const ids = e.subscriptionIdentifiers;
   const shared = e.sharedSubscription;
   const json = m.properties === undefined ? undefined : propertiesJson(m.properties);
-  const parts = (m.expiresAtMs === undefined ? 0 : HAS_EXPIRY) | (ids === undefined ? 0 : HAS_SUBSCRIPTION_IDS)
+  into.clientBytes = Buffer.byteLength(clientId);
+  into.topicBytes = Buffer.byteLength(m.topic);
+  into.sharedBytes = shared === undefined ? 0 : Buffer.byteLength(shared);
+  into.json = json;
+  into.jsonBytes = json === undefined ? 0 : Buffer.byteLength(json);
+  into.parts = (m.expiresAtMs === undefined ? 0 : HAS_EXPIRY) | (ids === undefined ? 0 : HAS_SUBSCRIPTION_IDS)
     | (shared === undefined ? 0 : HAS_SHARED) | (json === undefined ? 0 : HAS_PROPERTIES);
-  let size = FIXED_BYTES + clientBytes + topicBytes + m.payload.length;
-  if (parts !== 0) {
+  let size = FIXED_BYTES + into.clientBytes + into.topicBytes + m.payload.length;
+  if (into.parts !== 0) {
     size += 1;
     if (m.expiresAtMs !== undefined) size += 8;
     if (ids !== undefined) size += 4 + 4 * ids.length;
-    if (shared !== undefined) size += 2 + Buffer.byteLength(shared);
-    if (json !== undefined) size += 4 + Buffer.byteLength(json);
+    if (shared !== undefined) size += 2 + into.sharedBytes;
+    if (json !== undefined) size += 4 + into.jsonBytes;
   }
-  if (into === undefined) return { size, clientBytes, topicBytes, parts, json };
   into.size = size;
-  into.clientBytes = clientBytes;
-  into.topicBytes = topicBytes;
-  into.parts = parts;
-  into.json = json;
   return into;
 }
 
@@ -155,14 +159,12 @@ function writeRecord(buf: Buffer, at: number, clientId: string, e: StoredOutgoin
   }
   const shared = e.sharedSubscription;
   if (shared !== undefined) {
-    const n = Buffer.byteLength(shared);
-    at = buf.writeUInt16BE(n, at);
-    at += buf.write(shared, at, n, 'utf8');
+    at = buf.writeUInt16BE(layout.sharedBytes, at);
+    at += buf.write(shared, at, layout.sharedBytes, 'utf8');
   }
   if (json !== undefined) {
-    const n = Buffer.byteLength(json);
-    at = buf.writeUInt32BE(n, at);
-    buf.write(json, at, n, 'utf8');
+    at = buf.writeUInt32BE(layout.jsonBytes, at);
+    buf.write(json, at, layout.jsonBytes, 'utf8');
   }
 }
 
@@ -194,7 +196,7 @@ export class OutboundRecordEncoder {
   readonly needsStableBuffer = true;
   #slab: SlabView | undefined;
   #at = 0;
-  readonly #layout: Layout = { size: 0, clientBytes: 0, topicBytes: 0, parts: 0, json: undefined };
+  readonly #layout = newLayout();
 
   encode(value: OwnedEntry | Uint8Array): Uint8Array {
     if (value instanceof Uint8Array) return value;

@@ -53,7 +53,10 @@ interface PendingWrite {
   /** The store does not have the key, nor does a commit under way write it: deleting it cancels the write. */
   readonly isNew: boolean;
   isCancelled: boolean;
-  /** For a key of a client's index: that index, and the number the write is queued under. */
+  /**
+   * For a key of a client's index: the number the write is queued under, and (for a put) that index; a remove of a
+   * key the store has is not in the index.
+   */
   readonly index: KeyIndex | undefined;
   readonly n: number;
   /** The generation of flush() waiters this write belongs to. */
@@ -126,19 +129,18 @@ export class WriteQueue {
     owner?: string): void {
     const queued = index.get(n);
     if (queued === undefined || queued === null) {
-      if (value === undefined) {
-        if (queued === null) {
-          index.delete(n);
-          this.set(db, typeof clientKey === 'string' ? [clientKey, n] : { clientKeyBytes: clientKey, n }, undefined);
-        }
-        return;
-      }
+      // Removing a key the store has: a write of its own, outside the index (nothing can cancel it), its key made
+      // at commit time like a put's.
+      if (value === undefined && queued === undefined) return;
       const isBytes = typeof clientKey !== 'string';
+      const isRemove = value === undefined;
       const op: PendingWrite = {
         db, key: undefined, clientKey: isBytes ? '' : clientKey, clientKeyBytes: isBytes ? clientKey : undefined, value,
-        owner, isNew: queued === undefined, isCancelled: false, index, n, generation: 0,
+        owner: isRemove ? undefined : owner, isNew: queued === undefined, isCancelled: false,
+        index: isRemove ? undefined : index, n, generation: 0,
       };
-      index.set(n, op);
+      if (isRemove) index.delete(n);
+      else index.set(n, op);
       this.#queue(op);
       return;
     }
