@@ -2,9 +2,10 @@
  * A client session: its subscriptions, its outbound QoS 1/2 messages (in flight and queued), and the inbound QoS 2
  * packet identifiers awaiting PUBREL. A session outlives its connections unless it is clean.
  *
- * Design note: in-flight messages live in a Map keyed by packet identifier, in send order, bounded by the in-flight
- * window; the rest wait in a FIFO queue (an array with a moving head, compacted now and then) bounded by count and
- * bytes. Packet identifiers come from a rolling counter that skips identifiers still in flight [MQTT-2.2.1-3].
+ * Design note: in-flight messages live in a table keyed by packet identifier (inflight.ts: slots, not a Map, for the
+ * garbage collector's sake), bounded by the in-flight window; the rest wait in a FIFO queue (an array with a moving
+ * head, compacted now and then) bounded by count and bytes. Packet identifiers come from a rolling counter that skips
+ * identifiers still in flight [MQTT-2.2.1-3] (and any whose slot in the table is taken).
  * Every change of a persistent session is written through to the store.
  */
 import type { QoS } from '../protocol/types.js';
@@ -12,6 +13,7 @@ import type { Persistence, StoredOutgoing, StoredSubscription } from '../persist
 import type { ClientInfo } from './hooks.js';
 import type { Message } from './message.js';
 import type { SharedGroup } from './shared.js';
+import { InflightTable } from './inflight.js';
 
 /** What a session needs from its live connection. */
 export interface SessionLink {
@@ -68,7 +70,7 @@ export class Session {
   disconnectedAtMs: number | undefined;
   // Created on first use: most idle sessions never need all of them (memory per idle connection matters).
   #subscriptions: Map<string, StoredSubscription> | undefined;
-  #inflight: Map<number, OutEntry> | undefined;
+  #inflight: InflightTable<OutEntry> | undefined;
   #incomingQos2: Set<number> | undefined;
   #queue: OutEntry[] = [];
   #queueHead = 0;
@@ -79,8 +81,8 @@ export class Session {
   }
 
   /** Outbound QoS 1/2 messages sent and not yet acknowledged, by packet id. */
-  get inflight(): Map<number, OutEntry> {
-    return this.#inflight ??= new Map();
+  get inflight(): InflightTable<OutEntry> {
+    return this.#inflight ??= new InflightTable();
   }
 
   /** How many messages are in flight, without creating the map. */
@@ -202,13 +204,12 @@ export class Session {
       return false;
     }
     entry.state = 'publish';
-    this.inflight.set(entry.packetId, entry);
+    this.inflight.set(entry);
     return true;
   }
 
   #allocatePacketId(): number {
-    let id = this.#nextPacketId;
-    while (this.inflight.has(id)) id = id === 65_535 ? 1 : id + 1;
+    const id = this.inflight.freeId(this.#nextPacketId);
     this.#nextPacketId = id === 65_535 ? 1 : id + 1;
     return id;
   }
@@ -309,7 +310,7 @@ export class Session {
       this.#queue.push(entry);
       this.#queuedBytes += message.payload.length;
     } else {
-      this.inflight.set(record.packetId, entry);
+      this.inflight.set(entry);
     }
   }
 
