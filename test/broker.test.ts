@@ -4,4 +4,4 @@ import './broker/durable-acks.test.js';
 import './broker/output.test.js';
 import './broker/retained.test.js';
 import './broker/level-map.test.js';
-import './broker/inflight.test.js';
+import './common/inflight-table.test.js';

@@ -2,10 +2,10 @@
  * A client session: its subscriptions, its outbound QoS 1/2 messages (in flight and queued), and the inbound QoS 2
  * packet identifiers awaiting PUBREL. A session outlives its connections unless it is clean.
  *
- * Design note: in-flight messages live in a table keyed by packet identifier (inflight.ts: slots, not a Map, for the
- * garbage collector's sake), bounded by the in-flight window; the rest wait in a FIFO queue (an array with a moving
- * head, compacted now and then) bounded by count and bytes. Packet identifiers come from a rolling counter that skips
- * identifiers still in flight [MQTT-2.2.1-3] (and any whose slot in the table is taken).
+ * Design note: in-flight messages live in a table keyed by packet identifier (common/inflight-table.ts: slots, not
+ * a Map, for the garbage collector's sake), bounded by the in-flight window; the rest wait in a FIFO queue (an array
+ * with a moving head, compacted now and then) bounded by count and bytes. Packet identifiers come from a rolling
+ * counter that skips identifiers still in flight [MQTT-2.2.1-3] (and any whose slot in the table is taken).
  * Every change of a persistent session is written through to the store.
  */
 import type { QoS } from '../protocol/types.js';
@@ -13,7 +13,7 @@ import type { Persistence, StoredOutgoing, StoredSubscription } from '../persist
 import type { ClientInfo } from './hooks.js';
 import type { Message } from './message.js';
 import type { SharedGroup } from './shared.js';
-import { InflightTable } from './inflight.js';
+import { InflightTable, type InflightKeys } from '../common/inflight-table.js';
 
 /** What a session needs from its live connection. */
 export interface SessionLink {
@@ -43,6 +43,8 @@ export interface OutEntry {
 export interface SharedEntry extends OutEntry {
   group: SharedGroup;
 }
+
+const OUT_ENTRY_KEYS: InflightKeys<OutEntry> = { packetId: (e) => e.packetId, seq: (e) => e.seq };
 
 export interface SessionLimits {
   readonly maxInflight: number;
@@ -82,7 +84,7 @@ export class Session {
 
   /** Outbound QoS 1/2 messages sent and not yet acknowledged, by packet id. */
   get inflight(): InflightTable<OutEntry> {
-    return this.#inflight ??= new InflightTable();
+    return this.#inflight ??= new InflightTable(OUT_ENTRY_KEYS);
   }
 
   /** How many messages are in flight, without creating the map. */

@@ -12,6 +12,7 @@
  * [MQTT-3.3.4-7]. Each item settles exactly once: acknowledged, refused (PublishError), or failed by `failAll`
  * when the client closes, so no caller waits forever.
  */
+import { InflightTable, type InflightKeys } from '../common/inflight-table.js';
 import type { Properties, QoS } from '../protocol/types.js';
 import { MqttClientError, PublishError } from './errors.js';
 import type { PacketIds } from './packet-ids.js';
@@ -46,13 +47,16 @@ export interface OutboundLimits {
   maxInflight: number;
 }
 
+const ITEM_KEYS: InflightKeys<Item> = { packetId: (i) => i.message.packetId, seq: (i) => i.message.seq };
+
 export class Outbound {
   readonly #store: InflightStore;
   readonly #ids: PacketIds;
   readonly #link: OutboundLink;
   readonly #limits: OutboundLimits;
   #queue: Item[] = [];
-  readonly #inflight = new Map<number, Item>();
+  /** By packet id (a slot table, not a Map: see common/inflight-table.ts). */
+  readonly #inflight = new InflightTable<Item>(ITEM_KEYS);
   #isOnline = false;
   #window = 0;
   #nextSeq = 1;
@@ -155,7 +159,7 @@ export class Outbound {
   offline(): void {
     this.#isOnline = false;
     if (this.#inflight.size === 0) return;
-    const back = [...this.#inflight.values()].toSorted((a, b) => a.message.seq - b.message.seq);
+    const back = this.#inflight.values();
     this.#inflight.clear();
     this.#queue = [...back, ...this.#queue];
   }
@@ -226,7 +230,7 @@ export class Outbound {
         item.settle?.resolve();
         continue;
       }
-      this.#inflight.set(message.packetId, item);
+      this.#inflight.set(item);
       if (message.state === 'pubrel') {
         this.#link.sendPubrel(message.packetId);
       } else {

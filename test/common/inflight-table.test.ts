@@ -1,15 +1,24 @@
 /**
- * InflightTable (src/broker/inflight.ts): a session's in-flight messages by packet identifier, checked against a Map
+ * InflightTable (src/common/inflight-table.ts): in-flight messages by packet identifier, checked against a Map
  * as the model under random sends, acknowledgements and restored identifiers.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fc from 'fast-check';
-import { InflightTable } from '../../src/broker/inflight.js';
+import { InflightTable as Table, type InflightKeys } from '../../src/common/inflight-table.js';
 
 interface Entry {
   packetId: number;
   seq: number;
+}
+
+const KEYS: InflightKeys<Entry> = { packetId: (e) => e.packetId, seq: (e) => e.seq };
+
+/** The table as the broker's sessions use it: entries carry their own packet id and seq. */
+class InflightTable<E extends Entry> extends Table<E> {
+  constructor() {
+    super(KEYS);
+  }
 }
 
 describe('InflightTable', () => {
@@ -98,6 +107,24 @@ describe('InflightTable', () => {
       assert.deepEqual(table.values(), [...model.values()].toSorted((a, b) => a.seq - b.seq));
       for (const [id, entry] of model) assert.equal(table.get(id), entry);
     }), { numRuns: 300 });
+  });
+
+  test('ids from an allocator of its own (the client library): one stuck id while the counter goes round', () => {
+    interface Item { message: { packetId: number; seq: number } }
+    const table = new Table<Item>({ packetId: (i) => i.message.packetId, seq: (i) => i.message.seq });
+    const stuck: Item = { message: { packetId: 1, seq: 0 } };
+    table.set(stuck);
+    let id = 2;
+    for (let seq = 1; seq < 70_000; seq++) {
+      const item = { message: { packetId: id, seq } };
+      table.set(item);
+      assert.equal(table.get(id), item);
+      assert.equal(table.delete(id), true);
+      id = id === 65_535 ? 2 : id + 1;
+    }
+    assert.equal(table.size, 1);
+    assert.equal(table.get(1), stuck);
+    assert.deepEqual(table.values(), [stuck]);
   });
 
   test('clear() empties it; it works again afterwards', () => {
