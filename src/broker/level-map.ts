@@ -5,9 +5,9 @@
  * (`devices/<id>/…` with one id per device) in one Map stalls the event loop at each doubling: on this machine a
  * single `set()` took ~370 ms at 2^21 names. So a LevelMap is one Map up to `shardAt` names (8,192) and then
  * spreads them over 64 Maps by a hash of the name (moving the first 8,192 over a few at a time); a doubling then
- * rehashes 1/64 of the names. Small levels (nearly
- * all of them) stay one Map and pay one extra branch per lookup; a split level stays split. Iteration order is insertion order while small,
- * shard by shard after the split (no caller depends on it: MQTT leaves the order of retained messages open).
+ * rehashes 1/64 of the names. Small levels (nearly all of them) stay one Map and pay one extra branch per lookup; a
+ * split level stays split. Iteration order is insertion order while small, shard by shard after the split (no
+ * caller depends on it: MQTT leaves the order of retained messages open).
  */
 const SHARD_AT = 1 << 13;
 const SHARD_BITS = 6;

@@ -109,6 +109,9 @@ export class InflightTable<E> {
     const mask = size - 1;
     // Identifiers with distinct low bits under the old mask stay distinct under the wider one.
     for (const entry of this.#slots) if (entry !== undefined) slots[this.#keys.packetId(entry) & mask] = entry;
+    // The old slots are emptied too: a dropped array the collector has promoted would otherwise keep these entries
+    // alive through scavenges after their acknowledgement, as a Map's old tables did.
+    this.#slots.fill(undefined);
     this.#slots = slots;
     this.#mask = mask;
   }
