@@ -240,6 +240,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
     }
   }
 
+  flushWritten(): void {
+    if (this.#flushQueue.length > 0) this.#flushAll();
+  }
+
   #flushAll = (): void => {
     const queue = this.#flushQueue;
     this.#flushQueue = [];

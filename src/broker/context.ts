@@ -63,6 +63,8 @@ export interface BrokerContext {
   publishingConnection: Connection | null;
   /** Called by a connection when its buffered writes should be flushed at the end of this event-loop turn. */
   scheduleFlush(connection: Connection): void;
+  /** Flushes now every connection written to since the last flush (after an input chunk has been handled). */
+  flushWritten(): void;
   /** Called once by a connection when it is finished (any reason). */
   connectionClosed(connection: Connection, reason: string): void;
   emitEvent(name: 'clientConnected' | 'subscribed' | 'unsubscribed' | 'published', ...args: unknown[]): void;

@@ -1,11 +1,12 @@
 /**
- * The bytes a connection writes in one event-loop turn, joined into one Buffer for one socket write.
+ * The bytes a connection writes between two flushes (those one input chunk caused, or one event-loop turn's from
+ * timers and store commits), joined into one Buffer for one socket write.
  *
  * Design note: small packets are copied into a staging Buffer as they are written, so an acknowledgement or a
  * per-recipient copy of a PUBLISH (packet id, QoS and DUP patched) costs no Buffer of its own; a packet larger than
- * the stage goes in as it is, after the staged bytes. The stage is sized from the previous turn's output, so a busy
- * subscriber's turn usually fits one stage and is handed to the socket without a join. Nothing is kept between turns
- * (an idle connection holds no buffer).
+ * the stage goes in as it is, after the staged bytes. The stage is sized from the previous flush's output, so a busy
+ * subscriber's flush usually fits one stage and is handed to the socket without a join. Nothing is kept between
+ * flushes (an idle connection holds no buffer).
  */
 import { writePublishForRecipient, writeShortAck, type EncodedPublish } from '../protocol/encoder.js';
 
@@ -22,10 +23,10 @@ export class Output {
   #stage: Buffer | undefined;
   #stageStart = 0;
   #stageEnd = 0;
-  /** Bytes queued this turn. */
+  /** Bytes queued since the last flush. */
   bytes = 0;
-  /** Bytes of the previous turn: the next stage's size. */
-  #lastTurnBytes = 0;
+  /** Bytes of the previous flush: the next stage's size. */
+  #lastFlushBytes = 0;
 
   append(bytes: Buffer): void {
     const n = bytes.length;
@@ -61,7 +62,7 @@ export class Output {
     }
   }
 
-  /** The turn's bytes as one Buffer (undefined when none); the output is empty afterwards. */
+  /** The bytes since the last flush as one Buffer (undefined when none); the output is empty afterwards. */
   take(): Buffer | undefined {
     this.#seal();
     const count = this.#count;
@@ -80,7 +81,7 @@ export class Output {
     }
     parts.fill(undefined, 0, count);
     this.#count = 0;
-    this.#lastTurnBytes = this.bytes;
+    this.#lastFlushBytes = this.bytes;
     this.bytes = 0;
     this.#stage = undefined;
     this.#stageStart = 0;
@@ -93,7 +94,7 @@ export class Output {
     const stage = this.#stage;
     if (stage === undefined || stage.length - this.#stageEnd < n) {
       this.#seal();
-      const size = Math.min(Math.max(n, this.#lastTurnBytes, MIN_STAGE), MAX_STAGE);
+      const size = Math.min(Math.max(n, this.#lastFlushBytes, MIN_STAGE), MAX_STAGE);
       this.#stage = Buffer.allocUnsafe(size < n ? n : size);
       this.#stageStart = 0;
       this.#stageEnd = 0;
