@@ -41,7 +41,7 @@ import { verifyInChild } from './verify.js';
 import {
   decodeOutbound, encodeOutbound, outboundKeyEncoder, OutboundRecordEncoder, type OutboundKey,
 } from './outbound-record.js';
-import { WriteQueue, type KeyIndex, type TableKey } from './write-queue.js';
+import { DEFAULT_HOLD_BACK_MS, WriteQueue, type KeyIndex, type TableKey } from './write-queue.js';
 
 export type Durability = 'sync' | 'batched' | 'none';
 
@@ -52,6 +52,12 @@ export interface LmdbPersistenceOptions {
   readonly durability?: Durability;
   /** With 'batched': the longest time between syncs, in ms. Default 100. */
   readonly batchWindowMs?: number;
+  /**
+   * While commits run back to back, how long (ms) a new outbound entry that awaits its subscriber's acknowledgement
+   * may be held out of the next commit, so that an acknowledgement arriving meanwhile cancels its write. Default 1;
+   * 0 turns holding back off. See write-queue.ts.
+   */
+  readonly holdBackMs?: number;
   /** 'move-aside' (default): rename a corrupt file and start empty. 'refuse': `open()` rejects instead. */
   readonly onCorruption?: 'move-aside' | 'refuse';
   /** Where corruption is reported. */
@@ -152,6 +158,10 @@ export class LmdbPersistence implements Persistence {
   #openStats = noOpenStats();
 
   constructor(options: LmdbPersistenceOptions) {
+    const { holdBackMs } = options;
+    if (holdBackMs !== undefined && !(Number.isFinite(holdBackMs) && holdBackMs >= 0)) {
+      throw new RangeError(`holdBackMs must be a number of ms >= 0, got ${String(holdBackMs)}`);
+    }
     this.#options = options;
     this.durability = options.durability ?? 'sync';
     this.isDurable = this.durability !== 'none';
@@ -210,7 +220,7 @@ export class LmdbPersistence implements Persistence {
     const isSynced = this.durability === 'sync';
     const root = openLmdb({ path: this.file, noSubdir: true, maxDbs: 8, noSync: !isSynced, overlappingSync: isSynced });
     this.#root = root;
-    this.#queue = new WriteQueue(root, isSynced);
+    this.#queue = new WriteQueue(root, isSynced, this.#options.holdBackMs ?? DEFAULT_HOLD_BACK_MS);
     const db: Databases = {
       meta: root.openDB({ name: 'meta' }),
       sessions: root.openDB({ name: 'sessions' }),
@@ -293,7 +303,7 @@ export class LmdbPersistence implements Persistence {
   }
 
   #closeQueue(): void {
-    if (this.#queue !== undefined) this.#queue.isClosed = true;
+    this.#queue?.close();
     this.#queue = undefined;
     this.#writeTarget = undefined;
   }
@@ -337,7 +347,7 @@ export class LmdbPersistence implements Persistence {
   putOutgoing(clientId: string, entry: StoredOutgoing): void {
     const { q, db } = this.#writes();
     const keys = this.#keysOf(clientId);
-    q.setIndexed(db.outbound, keys.seqs, keys.keyBytes, entry.seq, entry, clientId);
+    q.setIndexed(db.outbound, keys.seqs, keys.keyBytes, entry.seq, entry, clientId, entry.state !== 'queued');
   }
 
   deleteOutgoing(clientId: string, seq: number): void {
@@ -380,9 +390,11 @@ export class LmdbPersistence implements Persistence {
   }
 
   /** Write counters: handed to lmdb-js, cancelled out before a commit took them, transactions. */
-  get writeStats(): { issued: number; cancelled: number; commits: number } {
+  get writeStats(): { issued: number; cancelled: number; commits: number; held: number } {
     const q = this.#queue;
-    return { issued: q?.writesIssued ?? 0, cancelled: q?.writesCancelled ?? 0, commits: q?.commits ?? 0 };
+    return {
+      issued: q?.writesIssued ?? 0, cancelled: q?.writesCancelled ?? 0, commits: q?.commits ?? 0, held: q?.writesHeld ?? 0,
+    };
   }
 }
 
