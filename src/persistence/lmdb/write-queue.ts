@@ -79,11 +79,13 @@ interface PendingWrite {
   generation: number;
 }
 
+/** The flush() callers of one generation; they wait on the writes of generations `since` (the oldest with writes
+ * left when the waiter was made) to `generation`. */
 class Waiter {
   readonly promise: Promise<void>;
   #resolve!: () => void;
   #reject!: (err: Error) => void;
-  constructor(readonly generation: number) {
+  constructor(readonly generation: number, readonly since: number) {
     this.promise = new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -121,7 +123,12 @@ export class WriteQueue {
   /** By generation, ascending (insertion order): its writes not yet committed or cancelled; none is 0. */
   readonly #outstanding = new Map<number, number>();
   #waiters: Waiter[] = [];
-  #failure: Error | undefined;
+  /**
+   * Generations that had a write in a failed commit, with the error, until a waiter has reported it (rejected) and no
+   * waiter covers them any more. A failure no waiter covered yet goes to the next waiters made (as lmdb-js does, the
+   * next flush() reports it), so it is never lost.
+   */
+  readonly #failed = new Map<number, { readonly err: Error; isReported: boolean }>();
   /**
    * Writes handed to lmdb-js; writes that cancelled out in the queue; transactions; writes a commit held back (a
    * write held back by two commits counts twice).
@@ -190,7 +197,7 @@ export class WriteQueue {
     queued.isCancelled = true;
     this.writesCancelled += 2;
     this.#liveWrites--;
-    this.#release(queued.generation, 1);
+    if (this.#release(queued.generation, 1)) this.#settle();
   }
 
   #queue(op: PendingWrite): void {
@@ -275,8 +282,10 @@ export class WriteQueue {
   #committed(generations: readonly number[], counts: readonly number[], err: Error | undefined): void {
     this.#committing = undefined;
     this.#lastCommitEndedAt = performance.now();
-    if (err !== undefined) this.#failure ??= err;
-    for (let i = 0; i < generations.length; i++) this.#release(generations[i]!, counts[i]!);
+    if (err !== undefined) for (const generation of generations) this.#failed.set(generation, { err, isReported: false });
+    let isAnyDone = false;
+    for (let i = 0; i < generations.length; i++) isAnyDone = this.#release(generations[i]!, counts[i]!) || isAnyDone;
+    if (isAnyDone || err !== undefined) this.#settle();
     if (this.#liveWrites > 0) this.#commitNow();
     else this.#writes = [];
   }
@@ -288,41 +297,80 @@ export class WriteQueue {
     this.#holdTimer = undefined;
   }
 
-  /** `n` writes of `generation` are committed or cancelled; settles the waiters that no longer wait on anything. */
-  #release(generation: number, n: number): void {
+  /** `n` writes of `generation` are committed or cancelled; true when that generation has none left. */
+  #release(generation: number, n: number): boolean {
     const outstanding = this.#outstanding;
     const left = outstanding.get(generation)! - n;
     if (left > 0) {
       outstanding.set(generation, left);
-      return;
+      return false;
     }
     outstanding.delete(generation);
-    if (this.#waiters.length === 0) return;
-    // Waiters of generations below the oldest with writes left settle, with the first failure since the last settle.
-    let oldest = Infinity;
-    for (const g of outstanding.keys()) {
-      oldest = g;
-      break;
-    }
+    return true;
+  }
+
+  /** The oldest generation with writes left (Infinity when none): it only grows, as writes join the newest one. */
+  #oldestOutstanding(): number {
+    for (const generation of this.#outstanding.keys()) return generation;
+    return Infinity;
+  }
+
+  /**
+   * Settles the waiters of generations below the oldest with writes left: rejected when a generation they cover had
+   * a write in a failed commit. Then forgets the reported failures no remaining or future waiter covers.
+   */
+  #settle(): void {
+    const oldest = this.#oldestOutstanding();
     const waiters = this.#waiters;
     let i = 0;
     while (i < waiters.length && waiters[i]!.generation < oldest) i++;
-    if (i === 0) return;
-    this.#waiters = waiters.slice(i);
-    const failure = this.#failure;
-    this.#failure = undefined;
-    for (let k = 0; k < i; k++) waiters[k]!.settle(failure);
+    if (i > 0) {
+      this.#waiters = waiters.slice(i);
+      for (let k = 0; k < i; k++) {
+        const waiter = waiters[k]!;
+        waiter.settle(this.#failureIn(waiter.since, waiter.generation));
+      }
+    }
+    if (this.#failed.size > 0) {
+      const covered = Math.min(oldest, this.#waiters[0]?.since ?? Infinity);
+      for (const [generation, failure] of this.#failed) {
+        if (failure.isReported && generation < covered) this.#failed.delete(generation);
+      }
+    }
   }
 
-  /** Resolves when every write queued before the call is committed (synced too, with `isSynced`) or cancelled. */
+  /** The first failure in generations `since`..`generation`; marks every failure there reported. */
+  #failureIn(since: number, generation: number): Error | undefined {
+    let first: Error | undefined;
+    for (const [failed, failure] of this.#failed) {
+      if (failed < since || failed > generation) continue;
+      first ??= failure.err;
+      failure.isReported = true;
+    }
+    return first;
+  }
+
+  /** The oldest generation a new waiter covers: the oldest with writes left, or with a failure not reported yet. */
+  #coveredFrom(): number {
+    let since = this.#oldestOutstanding();
+    for (const [generation, failure] of this.#failed) if (!failure.isReported && generation < since) since = generation;
+    return since;
+  }
+
+  /**
+   * Resolves when every write queued before the call is committed (synced too, with `isSynced`) or cancelled; rejects
+   * when one of them was in a failed commit.
+   */
   flush(): Promise<void> {
-    if (this.#outstanding.size === 0) return RESOLVED;
+    if (this.#outstanding.size === 0 && this.#failed.size === 0) return RESOLVED;
     const generation = this.#generation;
-    // Every flush() of one generation shares one promise.
+    // Every flush() of one generation shares one promise (covering the oldest writes any of them waits on).
     let waiter = this.#waiters.at(-1);
     if (waiter?.generation !== generation) {
-      waiter = new Waiter(generation);
+      waiter = new Waiter(generation, this.#coveredFrom());
       this.#waiters.push(waiter);
+      // Nothing left to wait for (only an unreported failure): settle at once.
+      if (this.#outstanding.size === 0) this.#settle();
     }
     return waiter.promise;
   }
