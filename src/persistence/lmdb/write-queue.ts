@@ -16,9 +16,10 @@
  * under `culex bench fanin -q 1 --persistent`, half of the acknowledgements come within about 1 ms of the put, so
  * holding back turns most of these writes (a put, then a delete in a later transaction) into none. Durability is
  * unchanged: a publisher's acknowledgement still waits until every entry of its message is on disk or acknowledged
- * by its subscriber. The price is at most the hold time of extra latency for a publisher whose message waits on a
- * held entry, and only while commits run back to back (a commit that starts longer than the hold time after the last
- * one ended holds nothing back).
+ * by its subscriber. The price: a held entry whose acknowledgement does not come in time goes into the commit after
+ * the one it was held from, so its publisher waits up to one more commit (its transaction and sync, a few ms) —
+ * only while commits run back to back (a commit that starts longer than the hold time after the last one ended
+ * holds nothing back).
  *
  * `flush()` resolves once every write queued before it is committed or cancelled: a write carries the generation it
  * was first queued in (a generation ends when a commit starts), the queue counts the writes of each generation not
@@ -257,6 +258,11 @@ export class WriteQueue {
     const rest = i === writes.length ? [] : writes.slice(i);
     this.#writes = held === undefined ? rest : held.concat(rest);
     if (held !== undefined) this.writesHeld += held.length;
+    else if (this.#holdTimer !== undefined) {
+      // Nothing is held back any more: the retry is not needed (and no longer marks the queue busy).
+      clearTimeout(this.#holdTimer);
+      this.#holdTimer = undefined;
+    }
     if (count === 0) {
       // Everything was held back: try again once the oldest of it is old enough (not unref'd: close() may wait on it).
       this.#holdTimer ??= setTimeout(this.#holdEnded, Math.max(1, held![0]!.queuedAt + holdMs - startedAt));
