@@ -241,15 +241,20 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
   }
 
   flushWritten(): void {
-    if (this.#flushQueue.length > 0) this.#flushAll();
+    // The end-of-turn flush stays scheduled (for writes still to come this turn): no new setImmediate per chunk.
+    if (this.#flushQueue.length > 0) this.#flushQueued();
   }
 
   #flushAll = (): void => {
+    this.#isFlushScheduled = false;
+    this.#flushQueued();
+  };
+
+  #flushQueued(): void {
     const queue = this.#flushQueue;
     this.#flushQueue = [];
-    this.#isFlushScheduled = false;
     for (const connection of queue) connection.flush();
-  };
+  }
 
   connectionClosed(connection: Connection, reason: CloseReason): void {
     this.#connections.delete(connection);
