@@ -47,6 +47,7 @@ const received: Metric = { label: 'received msg/s', isHigherBetter: true, pick: 
 const connect: Metric[] = [
   { label: 'connections/s', isHigherBetter: true, pick: field('connectRate'), format: (v) => int.format(v) },
   { label: 'RSS bytes per connection', isHigherBetter: false, pick: field('rssPerConnectionBytes'), format: (v) => int.format(v) },
+  { label: 'broker CPU µs per connection', isHigherBetter: false, pick: field('brokerCpuUsPerConnection'), format: (v) => int.format(v) },
 ];
 
 export const metricsByKind: Record<Kind, Metric[]> = {
@@ -202,8 +203,12 @@ export function methodSection(input: Pick<SummaryInput, 'rounds' | 'seconds' | '
     '  from its own subscribers. QoS 0 latency is still queueing time and is not reported.',
     '- The latency scenario paces its probe at 1000 msg/s and its background at',
     '  20,000 msg/s in all; the probe\'s send-to-receive time is measured on one host clock.',
-    '- Idle connections: connect rate, and the broker\'s VmRSS growth divided by the connections (after 1 s settle),',
-    '  spread over 16 source addresses 127.0.0.1–16. "As many as the open-file limit allows" (`conn -c max`) reads the',
+    '- Idle connections: connect rate, the broker\'s VmRSS growth divided by the connections (after 1 s settle), and',
+    '  the broker\'s CPU time (all threads, /proc/PID/stat) from the first connect to the last CONNACK divided by the',
+    '  connections, spread over 16 source addresses 127.0.0.1–16. A connection costs the generator (Node sockets, 2',
+    '  worker processes on its one CPU) about as much CPU as it costs a broker, so the connect rate is often the',
+    '  generator\'s limit (such runs are listed under the table); the broker\'s CPU per connection compares the brokers',
+    '  whichever side was the limit. "As many as the open-file limit allows" (`conn -c max`) reads the',
     '  broker\'s soft RLIMIT_NOFILE from /proc/PID/limits, subtracts the descriptors it has open and a margin of 32,',
     '  opens that many (over as many generator processes as their own limit needs) and reports how many it still held',
     '  at the end. Here every process is capped at 20,000 open files (a hard limit that `ulimit -n` cannot raise), so',

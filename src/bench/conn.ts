@@ -1,7 +1,10 @@
 /**
  * `conn`: open N connections at a rate, hold them, report the connect rate and, given the broker's pid, its
  * resident memory per connection (VmRSS from /proc/PID/status before connecting and after all are up and a short
- * settle; a delta, so it includes whatever else the broker allocated meanwhile).
+ * settle; a delta, so it includes whatever else the broker allocated meanwhile) and the CPU time it spent while the
+ * connections were being opened (utime + stime of /proc/PID/stat, all its threads). The connect rate is bounded by
+ * whichever side runs out of CPU first, the broker or this generator (`loadCpuCores` near the CPUs it has means the
+ * generator); the broker's CPU per connection does not depend on the generator, so it compares brokers either way.
  *
  * `count: 'max'` opens as many as the broker's open-file limit allows: its soft RLIMIT_NOFILE (/proc/PID/limits)
  * minus the descriptors it already has open (/proc/PID/fd) minus a small margin for what it opens per se (an
@@ -49,6 +52,11 @@ export interface ConnResult {
   readonly rssBeforeKiB?: number;
   readonly rssAfterKiB?: number;
   readonly rssPerConnectionBytes?: number;
+  /** With a pid: the broker's CPU time (all threads) from the first connect until the last CONNACK. */
+  readonly brokerCpuSeconds?: number;
+  readonly brokerCpuUsPerConnection?: number;
+  /** CPU cores the generator's workers used while connecting (sum of their CPU time over the connect time). */
+  readonly loadCpuCores: number;
   readonly errorSamples: readonly string[];
 }
 
@@ -87,6 +95,21 @@ function resolveCount(options: ConnOptions): Target {
   return { count: Math.max(1, fdLimit - fdsBefore - BROKER_FD_MARGIN), fdLimit, fdsBefore };
 }
 
+/**
+ * A process's CPU time so far, all threads, user + system, in seconds: fields 14 and 15 of /proc/PID/stat, in
+ * USER_HZ ticks (100 per second on Linux: the unit /proc reports in, whatever the kernel's own tick rate).
+ */
+export function readCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  if (!Number.isFinite(ticks)) throw new Error(`cannot read the CPU time of process ${pid}`);
+  return ticks / USER_HZ;
+}
+
+const USER_HZ = 100;
+
 export function readRssKiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
@@ -118,6 +141,7 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
       return ready;
     }));
     const rssBefore = options.pid === undefined ? undefined : readRssKiB(options.pid);
+    const cpuBefore = options.pid === undefined ? undefined : readCpuSeconds(options.pid);
     const started = performance.now();
     const connected = workers.map((w) => w.waitFor('connected', 600_000));
     workers.forEach((w) => w.send({ type: 'start' }));
@@ -130,7 +154,9 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
       }, 500);
     }
     const done = await Promise.all(connected);
+    const cpuAfter = options.pid === undefined ? undefined : readCpuSeconds(options.pid);
     const connectSeconds = Math.max(...done.map((d) => d.connectMs)) / 1000;
+    const loadCpuSeconds = done.reduce((sum, d) => sum + d.connectCpuUs, 0) / 1e6;
     await sleep(SETTLE_MS);
     const rssAfter = options.pid === undefined ? undefined : readRssKiB(options.pid);
     await sleep(Math.max(0, options.holdSeconds * 1000 - SETTLE_MS));
@@ -153,6 +179,11 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
         rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter,
         rssPerConnectionBytes: Math.round(((rssAfter - rssBefore) * 1024) / Math.max(1, sum.connected)),
       } : {}),
+      ...(cpuBefore !== undefined && cpuAfter !== undefined ? {
+        brokerCpuSeconds: Math.round((cpuAfter - cpuBefore) * 100) / 100,
+        brokerCpuUsPerConnection: Math.round(((cpuAfter - cpuBefore) * 1e6) / Math.max(1, sum.connected)),
+      } : {}),
+      loadCpuCores: Math.round((loadCpuSeconds / Math.max(connectSeconds, 1e-3)) * 100) / 100,
       errorSamples: final.flatMap((r) => r.errorSamples).slice(0, 10),
     };
   } finally {

@@ -136,7 +136,8 @@ export type FromWorker =
   | { readonly type: 'progress'; readonly counters: Counters }
   | { readonly type: 'snapshot'; readonly tag: 'mark' | 'stop'; readonly counters: Counters }
   | { readonly type: 'published' }
-  | { readonly type: 'connected'; readonly counters: Counters; readonly connectMs: number }
+  /** conn: every connection of this worker is up (or failed); `connectCpuUs`: CPU this worker used meanwhile. */
+  | { readonly type: 'connected'; readonly counters: Counters; readonly connectMs: number; readonly connectCpuUs: number }
   | { readonly type: 'result'; readonly result: WorkerResult }
   | { readonly type: 'fatal'; readonly message: string }
   /** Closed loop: this worker's totals, every `flowMs`. */

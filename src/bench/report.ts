@@ -58,6 +58,11 @@ export function formatConn(r: ConnResult): string {
     lines.push(`  broker RSS ${number.format(r.rssBeforeKiB!)} KiB -> ${number.format(r.rssAfterKiB!)} KiB: ` +
       `${number.format(r.rssPerConnectionBytes)} bytes per connection`);
   }
+  if (r.brokerCpuUsPerConnection !== undefined) {
+    lines.push(`  broker CPU while connecting ${r.brokerCpuSeconds} s: ` +
+      `${number.format(r.brokerCpuUsPerConnection)} µs per connection`);
+  }
+  lines.push(`  generator CPU ${r.loadCpuCores} cores`);
   for (const e of r.errorSamples) lines.push(`  error: ${e}`);
   return `${lines.join('\n')}\n`;
 }

@@ -195,6 +195,7 @@ class Worker {
 
   async #openConnections(plan: ConnPlan): Promise<void> {
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const indexes = Array.from({ length: plan.count }, (_, i) => plan.first + i);
     const intervalMs = plan.ratePerSecond > 0 ? 1000 / plan.ratePerSecond : 0;
     await mapLimited(indexes, plan.concurrency, async (index, i) => {
@@ -205,7 +206,8 @@ class Worker {
       await this.#dial(plan, index, 'conn');
     });
     this.#connectMs = performance.now() - started;
-    send({ type: 'connected', counters: this.counters(), connectMs: this.#connectMs });
+    const cpu = process.cpuUsage(cpuBefore);
+    send({ type: 'connected', counters: this.counters(), connectMs: this.#connectMs, connectCpuUs: cpu.user + cpu.system });
   }
 }
 

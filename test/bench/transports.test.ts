@@ -13,6 +13,7 @@ import { bench } from './run-bench.js';
 import { FilterIndex } from '../../src/bench/filter-index.js';
 import { matching } from '../../src/bench/scenarios.js';
 import { parseBrokerUrl } from '../../src/bench/transport.js';
+import { readCpuSeconds } from '../../src/bench/conn.js';
 import { allCases, selectCases } from '../../bench/compare/cases.js';
 import { probeLine, problems, type Run } from '../../bench/compare/summary.js';
 import { LITERALS, prng, referenceMatches } from '../helpers/topic-reference.js';
@@ -156,6 +157,26 @@ test('culex bench conn -c max opens as many connections as the broker\'s open-fi
   assert.equal(r.json['requested'], limit - (r.json['brokerFdsBefore'] as number) - 32);
   assert.equal(r.json['connected'], r.json['requested']);
   assert.equal(r.json['held'], r.json['connected']);
+  // The broker's CPU while connecting and the generator's: measured, so present and plausible (a connection costs
+  // the broker some CPU, never a second).
+  assert.equal(typeof r.json['brokerCpuSeconds'], 'number');
+  assert.ok((r.json['brokerCpuUsPerConnection'] as number) >= 0 && (r.json['brokerCpuUsPerConnection'] as number) < 1e6);
+  assert.ok((r.json['loadCpuCores'] as number) > 0, JSON.stringify(r.json));
+});
+
+test('readCpuSeconds reads a process\'s CPU time from /proc/PID/stat, as process.cpuUsage() counts it', () => {
+  const before = readCpuSeconds(process.pid);
+  const usage = process.cpuUsage();
+  // Burn about 0.3 s of CPU.
+  const until = performance.now() + 300;
+  let x = 0;
+  while (performance.now() < until) x += Math.sqrt(x + 1);
+  assert.ok(x > 0);
+  const used = process.cpuUsage(usage);
+  const measured = readCpuSeconds(process.pid) - before;
+  // /proc counts in 10 ms ticks and counts every thread (GC helpers too): within a few ticks of the main thread's.
+  assert.ok(Math.abs(measured - (used.user + used.system) / 1e6) < 0.08, `measured ${measured} s, cpuUsage ${JSON.stringify(used)}`);
+  assert.throws(() => readCpuSeconds(2 ** 22 + 7), /ENOENT/);
 });
 
 test('bench:compare cases: unique ids, --only selects by prefix, durable cases run in their own group', () => {
