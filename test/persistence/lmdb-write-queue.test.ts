@@ -189,6 +189,24 @@ describe('lmdb write queue', () => {
     }
   });
 
+  test('writes submitted while close() waits for the last commit are committed too, and their flush() settles', async (t) => {
+    const directory = mkdtempSync(join(tmpdir(), 'culex-lmdb-queue-'));
+    t.after(() => rmSync(directory, { recursive: true, force: true }));
+    const store = new LmdbPersistence({ directory, isVerifiedBeforeOpen: false });
+    await store.open();
+    store.putOutgoing('c', entry(1, 'queued'));
+    // Entry 2 is submitted as entry 1's commit settles, just before close() (waiting on the same commit) goes on.
+    const late = store.flush().then(() => {
+      store.putOutgoing('c', entry(2, 'queued'));
+      return store.flush();
+    });
+    await Promise.all([store.close(), late]);
+    const again = new LmdbPersistence({ directory, isVerifiedBeforeOpen: false });
+    const state = await again.open();
+    await again.close();
+    assert.deepEqual(state.outgoing.get('c')?.map((e) => e.seq), [1, 2]);
+  });
+
   for (const durability of ['sync', 'batched', 'none'] as const) {
     test(`50,000 writes in one turn are split over transactions and all restored (${durability})`, async (t) => {
       const { store, reopen } = await openStore(t, durability);

@@ -91,6 +91,17 @@ describe('write queue against a model', () => {
     await q.flush(); // reported: the next one resolves
   });
 
+  test('close() rejects the flush() waiters of writes it leaves uncommitted instead of leaving them pending', async () => {
+    const { db, commits } = fakeTable();
+    const q = new WriteQueue(root, false, 0);
+    q.set(db, 'session', 1);
+    const pending = q.flush();
+    q.close(); // before the commit scheduled for the end of the turn
+    await assert.rejects(pending, /closed before these writes were committed/);
+    await turn();
+    assert.equal(commits.length, 0, 'a closed queue commits nothing');
+  });
+
   for (let seed = 1; seed <= 24; seed++) {
     test(`random run ${seed}: every resolved flush() finds its writes on disk; none hangs`, async () => {
       await randomRun(seed);

@@ -82,6 +82,8 @@ export const STORE_FILE = 'culex.mdb';
  * converted when opened.
  */
 const FORMAT_VERSION = 3;
+/** close(): how many times it waits for writes submitted meanwhile before it closes anyway. */
+const CLOSE_FLUSH_ROUNDS = 8;
 /** At start-up the store is read a page per event-loop turn; a page ends after this many ms... */
 const RESTORE_PAGE_MS = 3;
 /** ...checked every this many records. */
@@ -311,7 +313,11 @@ export class LmdbPersistence implements Persistence {
   async close(): Promise<void> {
     clearInterval(this.#syncTimer);
     if (this.#root !== undefined) {
-      await this.flush().catch(() => {});
+      // Writes submitted while close() waits (a session saved as its connection closes) are committed too, so their
+      // flush() settles; a store that keeps being written to stops waiting after a few rounds.
+      for (let round = 0; round < CLOSE_FLUSH_ROUNDS && this.#queue?.hasOutstanding === true; round++) {
+        await this.flush().catch(() => {});
+      }
       // A clean shutdown leaves everything on disk whatever the durability mode.
       if (this.durability !== 'sync') await syncEnv(this.#root).catch(() => {});
       this.#closeQueue();
@@ -389,7 +395,10 @@ export class LmdbPersistence implements Persistence {
     return this.#queue.flush();
   }
 
-  /** Write counters: handed to lmdb-js, cancelled out before a commit took them, transactions. */
+  /**
+   * Write counters: handed to lmdb-js, cancelled out before a commit took them, transactions, and writes a commit held
+   * back (one held back by two commits counts twice).
+   */
   get writeStats(): { issued: number; cancelled: number; commits: number; held: number } {
     const q = this.#queue;
     return {

@@ -296,11 +296,25 @@ export class WriteQueue {
     else this.#writes = [];
   }
 
-  /** Called by the owner when it closes the environment. */
+  /** Some write queued is not committed or cancelled yet. */
+  get hasOutstanding(): boolean {
+    return this.#outstanding.size > 0;
+  }
+
+  /**
+   * Called by the owner when it closes the environment. What is still queued is never committed: its flush() waiters
+   * reject (they never resolve, as the writes are not on disk, and must not hang).
+   */
   close(): void {
     this.isClosed = true;
     clearTimeout(this.#holdTimer);
     this.#holdTimer = undefined;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    if (waiters.length > 0) {
+      const err = new Error('the store was closed before these writes were committed');
+      for (const waiter of waiters) waiter.settle(err);
+    }
   }
 
   /** `n` writes of `generation` are committed or cancelled; true when that generation has none left. */
