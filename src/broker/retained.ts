@@ -148,6 +148,8 @@ export class RetainedIndex<M> {
    * return `out.length`. Order follows the trie (first-insertion order among siblings).
    */
   match(filter: string, out: M[]): number {
+    // Nothing retained (common while many subscriptions are made): no need to split the filter.
+    if (this.#size === 0) return out.length;
     const levels = filter.split('/');
     const first = levels[0] as string;
     if (first === '+' || first === '#') {
