@@ -4,7 +4,7 @@
  */
 import type { ResolvedOptions } from './config.js';
 import type { DurableAcks } from './durable-acks.js';
-import type { PublishPacket } from '../protocol/types.js';
+import type { DurableAckTicket } from './handlers/publish.js';
 import type { AuthChecks } from './hooks.js';
 import type { LoginBackoff } from './login-backoff.js';
 import type { Logger } from './logger.js';
@@ -27,7 +27,7 @@ export interface BrokerContext {
   readonly logger: Logger;
   readonly persistence: Persistence;
   /** PUBACK/PUBREC that wait for the store to make a message durable. */
-  readonly durableAcks: DurableAcks<Connection, PublishPacket>;
+  readonly durableAcks: DurableAcks<Connection, DurableAckTicket>;
   readonly stats: Stats;
   readonly sessions: Map<string, Session>;
   /** Live connections by client id (only connections past CONNECT). */

@@ -1,11 +1,16 @@
 /**
  * DurableAcks (src/broker/durable-acks.ts): acknowledgements wait for the store's flush() and go out in order, one
- * batch per flush promise; a failed flush answers every waiting packet with the failure.
+ * batch per flush promise; a failed flush answers every waiting packet with the failure. Then the broker with a
+ * durable store: PUBACK/PUBREC carry the right packet identifier and reason code once the store has answered.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { Duplex } from 'node:stream';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { DurableAcks } from '../../src/broker/durable-acks.js';
 import { MemoryPersistence } from '../../src/persistence/memory/memory-persistence.js';
+import { createBroker } from '../../src/index.js';
+import { connect, publish, Framer, type Parsed } from '../helpers/packets.js';
 
 /** A store whose flush() returns the promise the test controls. */
 function controlledStore() {
@@ -62,5 +67,116 @@ describe('DurableAcks', () => {
     c.reject(new Error('disk full'));
     await new Promise((r) => setImmediate(r));
     assert.deepEqual(sent, ['a:1:true:disk full', 'a:2:true:disk full']);
+  });
+});
+
+/** A memory store that says it is durable, with a flush() that waits for the test and then resolves or fails. */
+class GatedDurableStore extends MemoryPersistence {
+  override readonly isDurable = true as unknown as false;
+  failure: Error | undefined;
+  #gate: Promise<void> = new Promise(() => {});
+  #open!: () => void;
+
+  constructor() {
+    super();
+    this.#arm();
+  }
+
+  #arm(): void {
+    this.#gate = new Promise<void>((resolve) => {
+      this.#open = resolve;
+    });
+  }
+
+  release(): void {
+    this.#open();
+  }
+
+  override async flush(): Promise<void> {
+    await super.flush();
+    await this.#gate;
+    if (this.failure !== undefined) throw this.failure;
+  }
+}
+
+/** An in-memory client: `packets` are what the broker wrote, parsed for the client's protocol version. */
+class Client extends Duplex {
+  readonly packets: Parsed[] = [];
+  readonly #framer: Framer;
+
+  constructor(version: 4 | 5) {
+    super();
+    this.#framer = new Framer(version);
+  }
+
+  override _read(): void {}
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.packets.push(...this.#framer.push(chunk));
+    callback();
+  }
+}
+
+/** The acknowledgements a client got: type, packet identifier, reason code (- when the packet has none). */
+function acksOf(c: Client): string[] {
+  return c.packets.map((p) => {
+    const ack = p as { type: string; packetId?: number; reasonCode?: number };
+    return `${ack.type} ${ack.packetId} ${ack.reasonCode === undefined ? '-' : `0x${ack.reasonCode.toString(16)}`}`;
+  });
+}
+
+async function durableBroker(t: { after: (fn: () => Promise<void>) => void }, failure?: Error) {
+  const store = new GatedDurableStore();
+  store.failure = failure;
+  const broker = createBroker({ persistence: store });
+  t.after(async () => {
+    store.release();
+    await broker.close();
+  });
+  const client = async (clientId: string, version: 4 | 5): Promise<Client> => {
+    const c = new Client(version);
+    broker.handle(c);
+    c.push(connect({ clientId, protocolVersion: version }));
+    await nextTurn();
+    assert.deepEqual(c.packets.map((p) => p.type), ['connack']);
+    c.packets.length = 0;
+    return c;
+  };
+  return { store, client };
+}
+
+describe('broker with a durable store: acknowledgements', () => {
+  test('PUBACK and PUBREC wait for the store, then carry each PUBLISH\'s packet identifier, in order', async (t) => {
+    const { store, client } = await durableBroker(t);
+    const v5 = await client('v5', 5);
+    const v4 = await client('v4', 4);
+    // Identifiers near the top of the range check that the identifier survives the wait whole.
+    v5.push(Buffer.concat([
+      publish({ topic: 'a', payload: 'x', qos: 1, packetId: 65_535, properties: Buffer.alloc(0) }),
+      publish({ topic: 'a', payload: 'y', qos: 2, packetId: 65_534, properties: Buffer.alloc(0) }),
+    ]));
+    v4.push(publish({ topic: 'a', payload: 'z', qos: 1, packetId: 300 }));
+    await nextTurn();
+    assert.deepEqual([...v5.packets, ...v4.packets], [], 'nothing before the store has answered');
+    store.release();
+    await nextTurn();
+    await nextTurn();
+    // MQTT 5: no subscriber matched, so 0x10 No matching subscribers; 3.1.1 has no reason code.
+    assert.deepEqual(acksOf(v5), ['puback 65535 0x10', 'pubrec 65534 0x10']);
+    assert.deepEqual(acksOf(v4), ['puback 300 -']);
+  });
+
+  test('a store failure answers MQTT 5 with 0x80 Unspecified error and 3.1.1 with a plain PUBACK', async (t) => {
+    const { store, client } = await durableBroker(t, new Error('disk full'));
+    const v5 = await client('v5', 5);
+    const v4 = await client('v4', 4);
+    v5.push(publish({ topic: 'a', payload: 'x', qos: 2, packetId: 7, properties: Buffer.alloc(0) }));
+    v4.push(publish({ topic: 'a', payload: 'z', qos: 1, packetId: 8 }));
+    await nextTurn();
+    store.release();
+    await nextTurn();
+    await nextTurn();
+    assert.deepEqual(acksOf(v5), ['pubrec 7 0x80']);
+    assert.deepEqual(acksOf(v4), ['puback 8 -']);
   });
 });

@@ -104,18 +104,28 @@ function accept(conn: Connection, packet: PublishPacket, topic: string, isCurren
     return;
   }
   // A durable store: acknowledge only once the message and the queue entries it caused are on disk.
-  broker.durableAcks.add(conn, packet, reasonCode);
+  // Only the packet identifier and QoS wait with it (not the packet, which can then die young).
+  broker.durableAcks.add(conn, durableAckTicket(packet.qos, packet.packetId!), reasonCode);
 }
 
 /** The acknowledgement of a PUBLISH that waited for the store (see DurableAcks). */
-export function sendDurablePublishAck(conn: Connection, packet: PublishPacket, reasonCode: number,
+/** What a durable acknowledgement needs of its PUBLISH, in one number: packet identifier × 4 + QoS. */
+export type DurableAckTicket = number;
+
+function durableAckTicket(qos: 1 | 2, packetId: number): DurableAckTicket {
+  return packetId * 4 + qos;
+}
+
+export function sendDurablePublishAck(conn: Connection, ticket: DurableAckTicket, reasonCode: number,
   isStoreFailed: boolean, err?: Error): void {
+  const qos = ticket & 3;
+  const packetId = ticket >>> 2;
   if (!isStoreFailed) {
-    ackPublish(conn, packet, reasonCode);
+    ackPublishId(conn, qos, packetId, reasonCode);
     return;
   }
   conn.broker.logger.error(`store failed while accepting a message from ${conn.clientId}: ${err?.message ?? 'error'}`);
-  ackPublish(conn, packet, conn.protocolVersion === 5 ? ReasonCode.UnspecifiedError : ReasonCode.Success);
+  ackPublishId(conn, qos, packetId, conn.protocolVersion === 5 ? ReasonCode.UnspecifiedError : ReasonCode.Success);
 }
 
 /** A PUBLISH beyond what CONNACK allowed: QoS above Maximum QoS, or RETAIN without Retain Available. */
@@ -180,7 +190,12 @@ function resolveTopic(conn: Connection, packet: PublishPacket): string {
 }
 
 function ackPublish(conn: Connection, packet: PublishPacket, reasonCode: number, reasonString?: string): void {
-  if (packet.qos === 0 || conn.state === 'closed') return;
-  if (packet.qos === 1 && conn.inboundQos1Pending > 0) conn.inboundQos1Pending--;
-  sendAck(conn, packet.qos === 1 ? 4 : 5, packet.packetId!, reasonCode, reasonString);
+  if (packet.qos !== 0) ackPublishId(conn, packet.qos, packet.packetId!, reasonCode, reasonString);
+}
+
+/** PUBACK (QoS 1) or PUBREC (QoS 2) for the PUBLISH `packetId`. */
+function ackPublishId(conn: Connection, qos: number, packetId: number, reasonCode: number, reasonString?: string): void {
+  if (conn.state === 'closed') return;
+  if (qos === 1 && conn.inboundQos1Pending > 0) conn.inboundQos1Pending--;
+  sendAck(conn, qos === 1 ? 4 : 5, packetId, reasonCode, reasonString);
 }
