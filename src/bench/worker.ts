@@ -77,10 +77,14 @@ class Worker {
         return;
       case 'finish':
         clearInterval(this.#progress);
-        send({ type: 'result', result: this.result() });
+        // Leave only once the result has been handed to the channel: a big result (many latency histograms) to a
+        // busy coordinator can take longer than a fixed delay, and a worker gone before its result arrives fails
+        // the run ("bench worker exited").
+        process.send?.({ type: 'result', result: this.result() } satisfies FromWorker, undefined, {}, () => {
+          setTimeout(() => process.disconnect(), 200).unref();
+        });
         for (const p of this.#publishers) p.conn.abort();
         for (const s of this.#sockets) s.close();
-        setTimeout(() => process.disconnect(), 200).unref();
         return;
     }
   }
