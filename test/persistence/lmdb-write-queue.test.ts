@@ -207,6 +207,29 @@ describe('lmdb write queue', () => {
     assert.deepEqual(state.outgoing.get('c')?.map((e) => e.seq), [1, 2]);
   });
 
+  for (const durability of ['batched', 'none'] as const) {
+    test(`a write made while close() syncs (${durability}) is committed and synced too, and its flush() resolves`, async (t) => {
+      const directory = mkdtempSync(join(tmpdir(), 'culex-lmdb-queue-'));
+      t.after(() => rmSync(directory, { recursive: true, force: true }));
+      const store = new LmdbPersistence({ directory, durability, isVerifiedBeforeOpen: false });
+      await store.open();
+      store.putOutgoing('c', entry(1, 'queued'));
+      // Entry 1's commit settles, close() goes on to sync it; entry 2 comes in the next turn, during that sync.
+      let late: Promise<void> | undefined;
+      void store.flush().then(() => setImmediate(() => {
+        store.putOutgoing('c', entry(2, 'queued'));
+        late = store.flush();
+      }));
+      await store.close();
+      assert.ok(late !== undefined, 'entry 2 was written before close() ended');
+      await late;
+      const again = new LmdbPersistence({ directory, isVerifiedBeforeOpen: false });
+      const state = await again.open();
+      await again.close();
+      assert.deepEqual(state.outgoing.get('c')?.map((e) => e.seq), [1, 2]);
+    });
+  }
+
   for (const durability of ['sync', 'batched', 'none'] as const) {
     test(`50,000 writes in one turn are split over transactions and all restored (${durability})`, async (t) => {
       const { store, reopen } = await openStore(t, durability);

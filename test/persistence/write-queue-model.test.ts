@@ -100,6 +100,23 @@ describe('write queue against a model', () => {
     await assert.rejects(pending, /closed before these writes were committed/);
     await turn();
     assert.equal(commits.length, 0, 'a closed queue commits nothing');
+    await assert.rejects(q.flush(), /closed before these writes were committed/, 'a flush() after close() rejects too');
+  });
+
+  test('idle() resolves once the commit under way has ended', async () => {
+    const { db, commits } = fakeTable();
+    const q = new WriteQueue(root, false, 0);
+    await q.idle(); // none under way
+    q.set(db, 'session', 1);
+    await turn(); // the commit is under way
+    let isIdle = false;
+    void q.idle().then(() => (isIdle = true));
+    await turn();
+    assert.equal(isIdle, false);
+    commits[0]!.resolve();
+    await turn();
+    assert.equal(isIdle, true);
+    assert.equal(q.hasOutstanding, false);
   });
 
   for (let seed = 1; seed <= 24; seed++) {

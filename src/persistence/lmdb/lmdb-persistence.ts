@@ -312,16 +312,26 @@ export class LmdbPersistence implements Persistence {
 
   async close(): Promise<void> {
     clearInterval(this.#syncTimer);
-    if (this.#root !== undefined) {
-      // Writes submitted while close() waits (a session saved as its connection closes) are committed too, so their
-      // flush() settles; a store that keeps being written to stops waiting after a few rounds.
-      for (let round = 0; round < CLOSE_FLUSH_ROUNDS && this.#queue?.hasOutstanding === true; round++) {
-        await this.flush().catch(() => {});
+    const root = this.#root;
+    const queue = this.#queue;
+    if (root !== undefined && queue !== undefined) {
+      // Writes submitted while close() waits (a session saved as its connection closes, a write made as a flush()
+      // settles) are committed too, and a clean shutdown leaves everything on disk whatever the durability mode. The
+      // check that nothing is left and the queue's close() run in one go, so no write can slip in between.
+      for (let round = 1; ; round++) {
+        await queue.flush().catch(() => {});
+        if (this.durability !== 'sync') await syncEnv(root).catch(() => {});
+        if (!queue.hasOutstanding) break;
+        if (round === CLOSE_FLUSH_ROUNDS) {
+          // A store that keeps being written to: let the commit under way end (and reach the disk), then close.
+          // What was never handed to lmdb-js is dropped and its flush() rejects.
+          await queue.idle();
+          if (this.durability !== 'sync') await syncEnv(root).catch(() => {});
+          break;
+        }
       }
-      // A clean shutdown leaves everything on disk whatever the durability mode.
-      if (this.durability !== 'sync') await syncEnv(this.#root).catch(() => {});
       this.#closeQueue();
-      await this.#root.close();
+      await root.close();
     }
     this.#root = undefined;
     this.#closeQueue();

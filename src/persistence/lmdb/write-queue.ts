@@ -100,6 +100,7 @@ class Waiter {
 }
 
 const RESOLVED = Promise.resolve();
+function ignore(): void {}
 /** The longest a commit hands writes to lmdb-js on the event loop before it leaves the rest to the next one. */
 const COMMIT_BUDGET_MS = 4;
 /** How long a busy queue holds back a new outbound entry that awaits its acknowledgement (see the design note). */
@@ -302,6 +303,14 @@ export class WriteQueue {
   }
 
   /**
+   * Resolves once the commit under way now has ended (at once when none is). Writes queued meanwhile may have started
+   * another one.
+   */
+  idle(): Promise<void> {
+    return this.#committing === undefined ? RESOLVED : this.#committing.then(ignore, ignore);
+  }
+
+  /**
    * Called by the owner when it closes the environment. What is still queued is never committed: its flush() waiters
    * reject (they never resolve, as the writes are not on disk, and must not hang).
    */
@@ -383,6 +392,8 @@ export class WriteQueue {
    */
   flush(): Promise<void> {
     if (this.#outstanding.size === 0 && this.#failed.size === 0) return RESOLVED;
+    // A closed queue commits nothing more: a waiter would never settle.
+    if (this.isClosed) return Promise.reject(new Error('the store was closed before these writes were committed'));
     const generation = this.#generation;
     // Every flush() of one generation shares one promise (covering the oldest writes any of them waits on).
     let waiter = this.#waiters.at(-1);
