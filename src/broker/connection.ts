@@ -87,6 +87,8 @@ export class Connection implements SessionLink {
   outboundAliases: OutboundTopicAliases | undefined;
   /** Inbound QoS 1 PUBLISH packets not acknowledged yet (waiting on a hook or the store). */
   inboundQos1Pending = 0;
+  /** Acknowledgements of this connection's PUBLISH packets that wait for the store (durable stores only). */
+  durableAcksPending = 0;
   closeReason: CloseReason | undefined;
   #topicAliases: Map<number, string> | undefined;
   /** Filled by the authentication chain (token expiry, a link's per-client data); created only when asked for. */

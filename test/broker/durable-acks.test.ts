@@ -166,6 +166,40 @@ describe('broker with a durable store: acknowledgements', () => {
     assert.deepEqual(acksOf(v4), ['puback 300 -']);
   });
 
+  test('an acknowledgement that needs no store waits behind earlier ones that do [MQTT-4.6.0-2]', async (t) => {
+    const { store, client } = await durableBroker(t);
+    const v5 = await client('v5', 5);
+    // Payload Format Indicator 1 with a payload that is not UTF-8: answered 0x99 without touching the store.
+    const notUtf8 = { topic: 'a', payload: Buffer.from([0xff]), qos: 1 as const, properties: Buffer.from([0x01, 0x01]) };
+    v5.push(Buffer.concat([
+      publish({ topic: 'a', payload: 'x', qos: 1, packetId: 1, properties: Buffer.alloc(0) }),
+      publish({ ...notUtf8, packetId: 2 }),
+    ]));
+    await nextTurn();
+    assert.deepEqual(acksOf(v5), [], 'the 0x99 does not overtake the PUBACK that waits for the store');
+    store.release();
+    await nextTurn();
+    await nextTurn();
+    assert.deepEqual(acksOf(v5), ['puback 1 0x10', 'puback 2 0x99']);
+    // Nothing waits any more: the next one is answered at once.
+    v5.push(publish({ ...notUtf8, packetId: 3 }));
+    await nextTurn();
+    assert.deepEqual(acksOf(v5).at(-1), 'puback 3 0x99');
+  });
+
+  test('a resent QoS 2 PUBLISH is not answered before its first copy is on disk [MQTT-4.3.3-9]', async (t) => {
+    const { store, client } = await durableBroker(t);
+    const v4 = await client('v4', 4);
+    v4.push(publish({ topic: 'a', payload: 'x', qos: 2, packetId: 5 }));
+    v4.push(publish({ topic: 'a', payload: 'x', qos: 2, packetId: 5, dup: true }));
+    await nextTurn();
+    assert.deepEqual(acksOf(v4), []);
+    store.release();
+    await nextTurn();
+    await nextTurn();
+    assert.deepEqual(acksOf(v4), ['pubrec 5 -', 'pubrec 5 -']);
+  });
+
   test('a store failure answers MQTT 5 with 0x80 Unspecified error and 3.1.1 with a plain PUBACK', async (t) => {
     const { store, client } = await durableBroker(t, new Error('disk full'));
     const v5 = await client('v5', 5);
@@ -178,5 +212,13 @@ describe('broker with a durable store: acknowledgements', () => {
     await nextTurn();
     assert.deepEqual(acksOf(v5), ['pubrec 7 0x80']);
     assert.deepEqual(acksOf(v4), ['puback 8 -']);
+    // A refusal that waited behind a failed commit keeps its own reason code.
+    v5.push(Buffer.concat([
+      publish({ topic: 'a', payload: 'x', qos: 1, packetId: 9, properties: Buffer.alloc(0) }),
+      publish({ topic: 'a', payload: Buffer.from([0xff]), qos: 1, packetId: 10, properties: Buffer.from([0x01, 0x01]) }),
+    ]));
+    await nextTurn();
+    await nextTurn();
+    assert.deepEqual(acksOf(v5).slice(1), ['puback 9 0x80', 'puback 10 0x99']);
   });
 });

@@ -104,28 +104,41 @@ function accept(conn: Connection, packet: PublishPacket, topic: string, isCurren
     return;
   }
   // A durable store: acknowledge only once the message and the queue entries it caused are on disk.
-  // Only the packet identifier and QoS wait with it (not the packet, which can then die young).
-  broker.durableAcks.add(conn, durableAckTicket(packet.qos, packet.packetId!), reasonCode);
+  waitForStore(conn, packet.qos, packet.packetId!, reasonCode);
 }
 
-/** The acknowledgement of a PUBLISH that waited for the store (see DurableAcks). */
-/** What a durable acknowledgement needs of its PUBLISH, in one number: packet identifier × 4 + QoS. */
-export type DurableAckTicket = number;
+/**
+ * What an acknowledgement waiting for the store needs of its PUBLISH: packet identifier × 4 + QoS in one number
+ * (not the packet, which can then die young); with the reason string of an acknowledgement that only waits for its
+ * turn, an object.
+ */
+export type DurableAckTicket = number | { readonly ticket: number; readonly reasonString: string };
 
-function durableAckTicket(qos: 1 | 2, packetId: number): DurableAckTicket {
-  return packetId * 4 + qos;
+/** Queues the acknowledgement behind the store's next commit (see DurableAcks). */
+function waitForStore(conn: Connection, qos: number, packetId: number, reasonCode: number, reasonString?: string): void {
+  conn.durableAcksPending++;
+  const ticket = packetId * 4 + qos;
+  conn.broker.durableAcks.add(conn, reasonString === undefined ? ticket : { ticket, reasonString }, reasonCode);
 }
 
-export function sendDurablePublishAck(conn: Connection, ticket: DurableAckTicket, reasonCode: number,
+/**
+ * The acknowledgement of a PUBLISH that waited for the store. When the store failed, one that would have said
+ * success says 0x80 Unspecified error instead (MQTT 3.1.1 has no failure PUBACK: a plain one); a refusal keeps its
+ * own reason code.
+ */
+export function sendDurablePublishAck(conn: Connection, ack: DurableAckTicket, reasonCode: number,
   isStoreFailed: boolean, err?: Error): void {
-  const qos = ticket & 3;
-  const packetId = ticket >>> 2;
-  if (!isStoreFailed) {
-    ackPublishId(conn, qos, packetId, reasonCode);
-    return;
+  conn.durableAcksPending--;
+  if (conn.state === 'closed') return;
+  const ticket = typeof ack === 'number' ? ack : ack.ticket;
+  let reasonString = typeof ack === 'number' ? undefined : ack.reasonString;
+  let code = reasonCode;
+  if (isStoreFailed && reasonCode < 0x80) {
+    conn.broker.logger.error(`store failed while accepting a message from ${conn.clientId}: ${err?.message ?? 'error'}`);
+    code = conn.protocolVersion === 5 ? ReasonCode.UnspecifiedError : ReasonCode.Success;
+    reasonString = undefined;
   }
-  conn.broker.logger.error(`store failed while accepting a message from ${conn.clientId}: ${err?.message ?? 'error'}`);
-  ackPublishId(conn, qos, packetId, conn.protocolVersion === 5 ? ReasonCode.UnspecifiedError : ReasonCode.Success);
+  ackPublishId(conn, ticket & 3, ticket >>> 2, code, reasonString);
 }
 
 /** A PUBLISH beyond what CONNACK allowed: QoS above Maximum QoS, or RETAIN without Retain Available. */
@@ -189,8 +202,15 @@ function resolveTopic(conn: Connection, packet: PublishPacket): string {
   return topic;
 }
 
+/**
+ * PUBACK/PUBREC for a PUBLISH that needs nothing from the store. While earlier ones of the connection wait for the
+ * store, it waits behind them: acknowledgements go out in the order their PUBLISH packets came [MQTT-4.6.0-2], and a
+ * resent QoS 2 PUBLISH is not answered before its first copy is on disk.
+ */
 function ackPublish(conn: Connection, packet: PublishPacket, reasonCode: number, reasonString?: string): void {
-  if (packet.qos !== 0) ackPublishId(conn, packet.qos, packet.packetId!, reasonCode, reasonString);
+  if (packet.qos === 0) return;
+  if (conn.durableAcksPending > 0) waitForStore(conn, packet.qos, packet.packetId!, reasonCode, reasonString);
+  else ackPublishId(conn, packet.qos, packet.packetId!, reasonCode, reasonString);
 }
 
 /** PUBACK (QoS 1) or PUBREC (QoS 2) for the PUBLISH `packetId`. */
