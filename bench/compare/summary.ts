@@ -89,10 +89,11 @@ function table(group: Group, input: SummaryInput): string | undefined {
       const row = [c.title, m.label + (m.isHigherBetter ? ' ↑' : ' ↓')];
       const medians = new Map<string, number>();
       for (const name of names) {
-        const values = input.runs.filter((r) => r.caseId === c.id && r.broker === name && r.result !== undefined)
-          .map((r) => m.pick(r.result!)).filter((v): v is number => v !== undefined);
+        const results = input.runs.filter((r) => r.caseId === c.id && r.broker === name && r.result !== undefined);
+        const values = results.map((r) => m.pick(r.result!)).filter((v): v is number => v !== undefined);
         if (values.length === 0) {
-          row.push('failed');
+          // Runs that ended without this measure (results of an older version, re-rendered): not a failure.
+          row.push(results.length > 0 ? '–' : 'failed');
           continue;
         }
         const med = median(values);

@@ -15,7 +15,7 @@ import { matching } from '../../src/bench/scenarios.js';
 import { parseBrokerUrl } from '../../src/bench/transport.js';
 import { readCpuSeconds } from '../../src/bench/conn.js';
 import { allCases, selectCases } from '../../bench/compare/cases.js';
-import { probeLine, problems, type Run } from '../../bench/compare/summary.js';
+import { probeLine, problems, summarize, type Run } from '../../bench/compare/summary.js';
 import { LITERALS, prng, referenceMatches } from '../helpers/topic-reference.js';
 
 const fixture = (name: string): string => new URL(`fixtures/${name}`, import.meta.url).pathname;
@@ -177,6 +177,22 @@ test('readCpuSeconds reads a process\'s CPU time from /proc/PID/stat, as process
   // /proc counts in 10 ms ticks and counts every thread (GC helpers too): within a few ticks of the main thread's.
   assert.ok(Math.abs(measured - (used.user + used.system) / 1e6) < 0.08, `measured ${measured} s, cpuUsage ${JSON.stringify(used)}`);
   assert.throws(() => readCpuSeconds(2 ** 22 + 7), /ENOENT/);
+});
+
+const summaryBroker = (name: string) => ({ name, version: '1', group: 'main' as const, command: () => [] });
+
+test('bench:compare summary: a measure a run does not have shows "–", a run that failed shows "failed"', () => {
+  const cases = allCases({ seconds: 1, warmup: 0.5, idleConnections: 100 }).filter((c) => c.id === 'idle-conn');
+  // An older result without brokerCpuUsPerConnection (re-rendered), and a broker whose run failed.
+  const runs: Run[] = [
+    { caseId: 'idle-conn', broker: 'Culex', round: 1, result: { connectRate: 1000, rssPerConnectionBytes: 4000 } },
+    { caseId: 'idle-conn', broker: 'Mosquitto', round: 1, error: 'exited' },
+  ];
+  const text = summarize({ brokers: [summaryBroker('Culex'), summaryBroker('Mosquitto')], cases, runs, meta: [], rounds: 1, seconds: 1,
+    warmup: 0.5, isQuick: true, isSubset: true });
+  const row = (label: string) => text.split('\n').find((l) => l.includes(label))?.split('|').map((c) => c.trim());
+  assert.deepEqual(row('connections/s')?.slice(3, 5), ['1,000', 'failed']);
+  assert.deepEqual(row('broker CPU µs per connection')?.slice(3, 5), ['–', 'failed']);
 });
 
 test('bench:compare cases: unique ids, --only selects by prefix, durable cases run in their own group', () => {
