@@ -142,6 +142,8 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
     }));
     const rssBefore = options.pid === undefined ? undefined : readRssKiB(options.pid);
     const cpuBefore = options.pid === undefined ? undefined : readCpuSeconds(options.pid);
+    // The workers' CPU counters as of 'ready' (taken before they start connecting).
+    const loadCpuUsBefore = workers.map((w) => w.counters?.cpuUs ?? 0);
     const started = performance.now();
     const connected = workers.map((w) => w.waitFor('connected', 600_000));
     workers.forEach((w) => w.send({ type: 'start' }));
@@ -156,7 +158,7 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
     const done = await Promise.all(connected);
     const cpuAfter = options.pid === undefined ? undefined : readCpuSeconds(options.pid);
     const connectSeconds = Math.max(...done.map((d) => d.connectMs)) / 1000;
-    const loadCpuSeconds = done.reduce((sum, d) => sum + d.connectCpuUs, 0) / 1e6;
+    const loadCpuSeconds = done.reduce((sum, d, i) => sum + d.counters.cpuUs - loadCpuUsBefore[i]!, 0) / 1e6;
     await sleep(SETTLE_MS);
     const rssAfter = options.pid === undefined ? undefined : readRssKiB(options.pid);
     await sleep(Math.max(0, options.holdSeconds * 1000 - SETTLE_MS));

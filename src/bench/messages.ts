@@ -136,8 +136,7 @@ export type FromWorker =
   | { readonly type: 'progress'; readonly counters: Counters }
   | { readonly type: 'snapshot'; readonly tag: 'mark' | 'stop'; readonly counters: Counters }
   | { readonly type: 'published' }
-  /** conn: every connection of this worker is up (or failed); `connectCpuUs`: CPU this worker used meanwhile. */
-  | { readonly type: 'connected'; readonly counters: Counters; readonly connectMs: number; readonly connectCpuUs: number }
+  | { readonly type: 'connected'; readonly counters: Counters; readonly connectMs: number }
   | { readonly type: 'result'; readonly result: WorkerResult }
   | { readonly type: 'fatal'; readonly message: string }
   /** Closed loop: this worker's totals, every `flowMs`. */

@@ -199,7 +199,6 @@ class Worker {
 
   async #openConnections(plan: ConnPlan): Promise<void> {
     const started = performance.now();
-    const cpuBefore = process.cpuUsage();
     const indexes = Array.from({ length: plan.count }, (_, i) => plan.first + i);
     const intervalMs = plan.ratePerSecond > 0 ? 1000 / plan.ratePerSecond : 0;
     await mapLimited(indexes, plan.concurrency, async (index, i) => {
@@ -210,8 +209,7 @@ class Worker {
       await this.#dial(plan, index, 'conn');
     });
     this.#connectMs = performance.now() - started;
-    const cpu = process.cpuUsage(cpuBefore);
-    send({ type: 'connected', counters: this.counters(), connectMs: this.#connectMs, connectCpuUs: cpu.user + cpu.system });
+    send({ type: 'connected', counters: this.counters(), connectMs: this.#connectMs });
   }
 }
 
