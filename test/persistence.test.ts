@@ -7,6 +7,7 @@ import './persistence/memory.test.js';
 import './persistence/lmdb.test.js';
 import './persistence/lmdb-store.test.js';
 import './persistence/lmdb-write-queue.test.js';
+import './persistence/lmdb-segments.test.js';
 import './persistence/write-queue-model.test.js';
 import './persistence/outbound-record.test.js';
 import './persistence/crash.test.js';

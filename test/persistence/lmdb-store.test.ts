@@ -187,7 +187,7 @@ describe('lmdb store: outbound records', () => {
     await store.close();
 
     const check = openLmdb({ path: file, noSubdir: true, maxDbs: 8, readOnly: true });
-    assert.equal(check.openDB({ name: 'meta' }).get('format'), 3);
+    assert.equal(check.openDB({ name: 'meta' }).get('format'), 4);
     assert.equal(check.openDB({ name: 'outgoing' }), undefined, 'the format 1 table is dropped');
     assert.deepEqual(rawOutboundKeys(check), [outboundKeyBytes('=a', 2), outboundKeyBytes('=b', 5)]);
     await check.close();
@@ -221,7 +221,7 @@ describe('lmdb store: outbound records', () => {
     await store.close();
 
     const check = openLmdb({ path: file, noSubdir: true, maxDbs: 8, readOnly: true });
-    assert.equal(check.openDB({ name: 'meta' }).get('format'), 3);
+    assert.equal(check.openDB({ name: 'meta' }).get('format'), 4);
     assert.deepEqual(rawOutboundKeys(check), [outboundKeyBytes('=a', 2 ** 33), outboundKeyBytes('=ü', 5)],
       'only binary keys are left, in client then seq order');
     await check.close();

@@ -1,8 +1,7 @@
 /**
  * The lmdb store's write-behind queue (write-queue.ts): a put and the delete of the same key that meet in the queue
  * never reach the disk; writes queued while a commit is under way go into the next one; flush() covers exactly what
- * was submitted before it; a key on disk that is deleted stays deleted; a big queue is split over transactions; a busy
- * queue holds back a new entry that awaits its acknowledgement for a moment, so that the acknowledgement cancels it.
+ * was submitted before it; a key on disk that is deleted stays deleted; a big queue is split over transactions.
  */
 import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,10 +12,10 @@ import { setImmediate as turn } from 'node:timers/promises';
 import { LmdbPersistence, type Durability } from '../../src/persistence/lmdb/lmdb-persistence.js';
 import type { StoredOutgoing } from '../../src/persistence/persistence.js';
 
-async function openStore(t: TestContext, durability: Durability = 'sync', holdBackMs?: number) {
+async function openStore(t: TestContext, durability: Durability = 'sync') {
   const directory = mkdtempSync(join(tmpdir(), 'culex-lmdb-queue-'));
   t.after(() => rmSync(directory, { recursive: true, force: true }));
-  const store = new LmdbPersistence({ directory, durability, holdBackMs, isVerifiedBeforeOpen: false });
+  const store = new LmdbPersistence({ directory, durability, isVerifiedBeforeOpen: false });
   await store.open();
   const reopen = async () => {
     await store.close();
@@ -32,28 +31,19 @@ function entry(seq: number, state: StoredOutgoing['state'] = 'publish'): StoredO
   return { seq, qos: 1, state, packetId: seq, message: { topic: `t/${seq}`, payload: Buffer.from([seq]), qos: 1, retain: false } };
 }
 
-/** A commit under way (the session's write); `during()` queues writes while it runs; returns once it has ended. */
-async function busy(store: LmdbPersistence, during: () => void): Promise<void> {
-  store.saveSession({ clientId: 'c', expiryIntervalSeconds: 60, subscriptions: [] });
-  const first = store.flush();
-  await turn(); // the first commit has started and is not done yet
-  during();
-  await first; // the next commit started as this one ended: the queue is busy
-}
-
 describe('lmdb write queue', () => {
   test('an outbound entry put and deleted before a commit takes it is never written', async (t) => {
     const { store, reopen } = await openStore(t);
     store.putOutgoing('c', entry(1));
     store.deleteOutgoing('c', 1);
     await store.flush();
-    assert.deepEqual(store.writeStats, { issued: 0, cancelled: 2, commits: 0, held: 0 });
+    assert.deepEqual(store.writeStats, { issued: 0, cancelled: 2, commits: 0, segments: 0, inSegments: 0 });
     const state = await reopen();
     assert.equal(state.outgoing.size, 0);
   });
 
   test('writes queued while a commit is under way wait for the next one, and cancel out there', async (t) => {
-    const { store, reopen } = await openStore(t, 'sync', 0); // no holding back: the next commit takes entry 2
+    const { store, reopen } = await openStore(t);
     store.saveSession({ clientId: 'c', expiryIntervalSeconds: 60, subscriptions: [] });
     const first = store.flush();
     await turn(); // the first commit has started and is not done yet
@@ -64,19 +54,30 @@ describe('lmdb write queue', () => {
     const second = store.flush();
     await first;
     await second;
-    assert.deepEqual(store.writeStats, { issued: 2, cancelled: 2, commits: 2, held: 0 });
+    assert.deepEqual(store.writeStats, { issued: 2, cancelled: 2, commits: 2, segments: 1, inSegments: 1 });
     const state = await reopen();
     assert.deepEqual(state.outgoing.get('c')?.map((e) => e.seq), [2]);
   });
 
-  test('an entry on disk that is changed and then deleted in one queue is removed, not cancelled', async (t) => {
+  test('a QoS 2 entry on disk that is changed and then deleted in one queue is removed, not cancelled', async (t) => {
+    const { store, reopen } = await openStore(t);
+    store.putOutgoing('c', { ...entry(1, 'publish'), qos: 2 });
+    await store.flush();
+    store.putOutgoing('c', { ...entry(1, 'pubrel'), qos: 2 });
+    store.deleteOutgoing('c', 1);
+    await store.flush();
+    assert.deepEqual(store.writeStats, { issued: 2, cancelled: 0, commits: 2, segments: 0, inSegments: 0 });
+    assert.equal((await reopen()).outgoing.size, 0);
+  });
+
+  test('a QoS 1 entry in a segment that is changed and then deleted: the change cancels out, the segment goes', async (t) => {
     const { store, reopen } = await openStore(t);
     store.putOutgoing('c', entry(1, 'queued'));
     await store.flush();
     store.putOutgoing('c', entry(1, 'publish'));
     store.deleteOutgoing('c', 1);
     await store.flush();
-    assert.deepEqual(store.writeStats, { issued: 2, cancelled: 0, commits: 2, held: 0 });
+    assert.deepEqual(store.writeStats, { issued: 2, cancelled: 2, commits: 2, segments: 1, inSegments: 1 });
     assert.equal((await reopen()).outgoing.size, 0);
   });
 
@@ -97,7 +98,7 @@ describe('lmdb write queue', () => {
     store.putIncomingQos2('c', 8);
     store.deleteIncomingQos2('c', 7);
     await store.flush();
-    assert.deepEqual(store.writeStats, { issued: 1, cancelled: 2, commits: 1, held: 0 });
+    assert.deepEqual(store.writeStats, { issued: 1, cancelled: 2, commits: 1, segments: 0, inSegments: 0 });
     assert.deepEqual([...(await reopen()).incomingQos2.entries()], [['c', [8]]]);
   });
 
@@ -113,80 +114,6 @@ describe('lmdb write queue', () => {
     assert.equal(isDone, false);
     await during;
     assert.equal(store.writeStats.commits, 1);
-  });
-
-  test('a busy queue holds back a new entry sent to its subscriber; its acknowledgement cancels it', async (t) => {
-    const { store, reopen } = await openStore(t, 'sync', 10_000);
-    let isFlushed = false;
-    let flushed: Promise<void> | undefined;
-    await busy(store, () => {
-      store.putOutgoing('c', entry(1, 'publish'));
-      flushed = store.flush().then(() => {
-        isFlushed = true;
-      });
-    });
-    assert.equal(store.writeStats.held, 1);
-    assert.equal(store.writeStats.commits, 1, 'the next commit had nothing else to take');
-    await turn();
-    assert.equal(isFlushed, false, 'flush() waits for the held entry');
-    store.deleteOutgoing('c', 1); // the subscriber's PUBACK
-    await flushed;
-    assert.deepEqual(store.writeStats, { issued: 1, cancelled: 2, commits: 1, held: 1 });
-    assert.equal((await reopen()).outgoing.size, 0);
-  });
-
-  test('a held entry that cancels out does not make the writes queued with it wait for another commit', async (t) => {
-    const { store, reopen } = await openStore(t, 'sync', 10_000);
-    let flushed: Promise<void> | undefined;
-    await busy(store, () => {
-      store.putOutgoing('c', entry(1, 'publish')); // held back
-      store.putOutgoing('c', entry(2, 'queued')); // taken by the next commit
-      flushed = store.flush();
-    });
-    assert.deepEqual(store.writeStats, { issued: 2, cancelled: 0, commits: 2, held: 1 });
-    store.deleteOutgoing('c', 1);
-    store.putOutgoing('c', entry(3, 'publish')); // a later generation, held back in its turn (for 10 s)
-    const began = performance.now();
-    await flushed; // once the commit of entry 2 is done: not after entry 3's hold
-    assert.ok(performance.now() - began < 5000, `${performance.now() - began} ms`);
-    store.deleteOutgoing('c', 3);
-    assert.deepEqual((await reopen()).outgoing.get('c')?.map((e) => e.seq), [2]);
-  });
-
-  test('a held entry whose acknowledgement does not come is written once the hold time is over', async (t) => {
-    const { store, reopen } = await openStore(t, 'sync', 30);
-    const began = performance.now();
-    let flushed: Promise<void> | undefined;
-    await busy(store, () => {
-      store.putOutgoing('c', entry(1, 'publish'));
-      flushed = store.flush();
-    });
-    assert.equal(store.writeStats.held, 1);
-    await flushed;
-    assert.ok(performance.now() - began >= 30, 'not written before the hold time');
-    assert.equal(store.writeStats.commits, 2);
-    assert.deepEqual((await reopen()).outgoing.get('c')?.map((e) => e.seq), [1]);
-  });
-
-  test('a queued entry (offline subscriber, no acknowledgement to wait for) is never held back', async (t) => {
-    const { store } = await openStore(t, 'sync', 10_000);
-    await busy(store, () => store.putOutgoing('c', entry(1, 'queued')));
-    await store.flush();
-    assert.deepEqual(store.writeStats, { issued: 2, cancelled: 0, commits: 2, held: 0 });
-  });
-
-  test('a commit after an idle moment holds nothing back', async (t) => {
-    const { store } = await openStore(t, 'sync', 10_000);
-    await store.flush();
-    store.putOutgoing('c', entry(1, 'publish'));
-    await store.flush();
-    assert.deepEqual(store.writeStats, { issued: 1, cancelled: 0, commits: 1, held: 0 });
-  });
-
-  test('holdBackMs must be a number of ms >= 0', () => {
-    for (const holdBackMs of [-1, Number.NaN, Infinity]) {
-      assert.throws(() => new LmdbPersistence({ directory: tmpdir(), holdBackMs }), /holdBackMs/);
-    }
   });
 
   test('writes submitted while close() waits for the last commit are committed too, and their flush() settles', async (t) => {
@@ -238,7 +165,11 @@ describe('lmdb write queue', () => {
         store.putRetained(`r/${i}`, { topic: `r/${i}`, payload: Buffer.alloc(64, i), qos: 0, retain: true });
       }
       await store.flush();
-      assert.equal(store.writeStats.issued, 50_000);
+      // The retained messages one by one; the outbound entries in segments (of at most 256, per client and commit).
+      assert.equal(store.writeStats.inSegments, 25_000);
+      assert.equal(store.writeStats.issued, 25_000 + store.writeStats.segments);
+      assert.ok(store.writeStats.segments >= 25_000 / 256 && store.writeStats.segments < 2_500,
+        `${store.writeStats.segments} segments`);
       assert.ok(store.writeStats.commits > 1, `${store.writeStats.commits} commit(s)`);
       const state = await reopen();
       assert.equal(state.retained.length, 25_000);

@@ -39,9 +39,12 @@ import {
 } from './records.js';
 import { verifyInChild } from './verify.js';
 import {
-  decodeOutbound, encodeOutbound, outboundKeyEncoder, OutboundRecordEncoder, type OutboundKey,
+  decodeOutbound, decodeSegment, encodeOutbound, encodeSegment, outboundKeyEncoder, OutboundRecordEncoder,
+  type OutboundKey,
 } from './outbound-record.js';
-import { DEFAULT_HOLD_BACK_MS, WriteQueue, type KeyIndex, type TableKey } from './write-queue.js';
+import {
+  Segment, WriteQueue, type KeyIndex, type SegmentTable, type TableKey,
+} from './write-queue.js';
 
 export type Durability = 'sync' | 'batched' | 'none';
 
@@ -52,12 +55,6 @@ export interface LmdbPersistenceOptions {
   readonly durability?: Durability;
   /** With 'batched': the longest time between syncs, in ms. Default 100. */
   readonly batchWindowMs?: number;
-  /**
-   * While commits run back to back, how long (ms) a new outbound entry that awaits its subscriber's acknowledgement
-   * may be held out of the next commit, so that an acknowledgement arriving meanwhile cancels its write. Default 1;
-   * 0 turns holding back off. See write-queue.ts.
-   */
-  readonly holdBackMs?: number;
   /** 'move-aside' (default): rename a corrupt file and start empty. 'refuse': `open()` rejects instead. */
   readonly onCorruption?: 'move-aside' | 'refuse';
   /** Where corruption is reported. */
@@ -77,11 +74,12 @@ export class StoreCorruptError extends Error {
 
 export const STORE_FILE = 'culex.mdb';
 /**
- * 3: outbound entries in the `outbound` table, binary records under binary keys (outbound-record.ts). 2: the same
- * records under ordered-binary [client key, seq] keys. 1: in `outgoing`, msgpack. A store of format 1 or 2 is
- * converted when opened.
+ * 4: as 3, plus the `segments` table (QoS 1 outbound entries written together, write-queue.ts). 3: outbound entries
+ * in the `outbound` table, binary records under binary keys (outbound-record.ts). 2: the same records under
+ * ordered-binary [client key, seq] keys. 1: in `outgoing`, msgpack. A store of format 1 or 2 is converted when
+ * opened; one of format 3 only gets the new table.
  */
-const FORMAT_VERSION = 3;
+const FORMAT_VERSION = 4;
 /** close(): how many times it waits for writes submitted meanwhile before it closes anyway. */
 const CLOSE_FLUSH_ROUNDS = 8;
 /** At start-up the store is read a page per event-loop turn; a page ends after this many ms... */
@@ -117,6 +115,7 @@ interface Databases {
   meta: Database<unknown, string>;
   sessions: Database<unknown, string>;
   outbound: Database<Buffer, TableKey>;
+  segments: Database<Buffer, TableKey>;
   incoming: Database<unknown, [string, number]>;
   retained: Database<unknown, string>;
   wills: Database<unknown, string>;
@@ -160,10 +159,6 @@ export class LmdbPersistence implements Persistence {
   #openStats = noOpenStats();
 
   constructor(options: LmdbPersistenceOptions) {
-    const { holdBackMs } = options;
-    if (holdBackMs !== undefined && !(Number.isFinite(holdBackMs) && holdBackMs >= 0)) {
-      throw new RangeError(`holdBackMs must be a number of ms >= 0, got ${String(holdBackMs)}`);
-    }
     this.#options = options;
     this.durability = options.durability ?? 'sync';
     this.isDurable = this.durability !== 'none';
@@ -220,22 +215,28 @@ export class LmdbPersistence implements Persistence {
 
   async #openAndRead(): Promise<RestoredState> {
     const isSynced = this.durability === 'sync';
-    const root = openLmdb({ path: this.file, noSubdir: true, maxDbs: 8, noSync: !isSynced, overlappingSync: isSynced });
+    const root = openLmdb({ path: this.file, noSubdir: true, maxDbs: 12, noSync: !isSynced, overlappingSync: isSynced });
     this.#root = root;
-    this.#queue = new WriteQueue(root, isSynced, this.#options.holdBackMs ?? DEFAULT_HOLD_BACK_MS);
     const db: Databases = {
       meta: root.openDB({ name: 'meta' }),
       sessions: root.openDB({ name: 'sessions' }),
       outbound: root.openDB(outboundTable()),
+      segments: root.openDB(segmentsTable()),
       incoming: root.openDB({ name: 'incoming' }),
       retained: root.openDB({ name: 'retained' }),
       wills: root.openDB({ name: 'wills' }),
     };
+    const segments: SegmentTable = {
+      db: db.segments as Database<unknown, TableKey>,
+      canGroup: (value) => (value as StoredOutgoing).qos === 1,
+      encode: (owner, values) => encodeSegment(owner, values as StoredOutgoing[]),
+    };
+    this.#queue = new WriteQueue(root, isSynced, segments);
     // The write path treats every table alike; lmdb-js's typings make each key type its own Database type.
     this.#writeTarget = { q: this.#queue, db: db as unknown as WriteTables };
     const format = db.meta.get('format');
     if (format === 1 || format === 2) await convertFormat(format, root, db);
-    else if (format === undefined) await db.meta.put('format', FORMAT_VERSION);
+    else if (format === undefined || format === 3) await db.meta.put('format', FORMAT_VERSION);
     else if (format !== FORMAT_VERSION) throw new Error(`unknown store format ${String(format)}`);
 
     const stats = this.#openStats;
@@ -251,6 +252,26 @@ export class LmdbPersistence implements Persistence {
       list.push(entry);
       this.#keysOf(clientId).seqs.set(entry.seq, null);
     });
+    // Entries in segments, unless a record of their own (read above) is newer; a segment with no current entry left
+    // is removed.
+    const merged = new Set<StoredOutgoing[]>();
+    await readAll(db.segments, stats, (key, value) => {
+      const { clientId, entries } = decodeSegment(value);
+      const keys = this.#keysOf(clientId);
+      const segment = new Segment(keys.keyBytes, (key as unknown as OutboundKey).n, entries.length, 0);
+      let list = outgoing.get(clientId);
+      if (list === undefined) outgoing.set(clientId, (list = []));
+      for (const entry of entries) {
+        if (keys.seqs.has(entry.seq)) continue;
+        keys.seqs.set(entry.seq, segment);
+        segment.live++;
+        list.push(entry);
+        merged.add(list);
+      }
+      if (segment.live === 0) this.#queue!.set(db.segments as Database<unknown, TableKey>, segment, undefined);
+    });
+    for (const list of merged) list.sort((a, b) => a.seq - b.seq);
+    for (const [clientId, list] of outgoing) if (list.length === 0) outgoing.delete(clientId);
     const incomingQos2 = new Map<string, number[]>();
     await readAll(db.incoming, stats, (key, value) => {
       const clientId = toIncoming(value);
@@ -318,6 +339,8 @@ export class LmdbPersistence implements Persistence {
       // Writes submitted while close() waits (a session saved as its connection closes, a write made as a flush()
       // settles) are committed too, and a clean shutdown leaves everything on disk whatever the durability mode. The
       // check that nothing is left and the queue's close() run in one go, so no write can slip in between.
+      await queue.flush().catch(() => {});
+      this.#splitSegments();
       for (let round = 1; ; round++) {
         await queue.flush().catch(() => {});
         if (this.durability !== 'sync') await syncEnv(root).catch(() => {});
@@ -338,6 +361,31 @@ export class LmdbPersistence implements Persistence {
     this.#index.clear();
     this.#lock?.release();
     this.#lock = undefined;
+  }
+
+  /**
+   * For a clean shutdown: the current entries of every segment some of whose entries are gone (acknowledged) are
+   * rewritten as records of their own, so the segment's record goes and a restart does not bring the gone ones back.
+   */
+  #splitSegments(): void {
+    const target = this.#writeTarget;
+    if (target === undefined) return;
+    const { q, db } = target;
+    for (const [clientId, keys] of this.#index) {
+      let partial: Set<Segment> | undefined;
+      for (const value of keys.seqs.values()) {
+        if (value instanceof Segment && value.live < value.size) (partial ??= new Set()).add(value);
+      }
+      if (partial === undefined) continue;
+      for (const segment of partial) {
+        const bytes = db.segments.get(segment as unknown as TableKey) as Buffer | undefined;
+        if (bytes === undefined) continue;
+        for (const entry of decodeSegment(bytes).entries) {
+          if (keys.seqs.get(entry.seq) !== segment) continue;
+          q.setIndexed(db.outbound, keys.seqs, keys.keyBytes, entry.seq, entry, clientId);
+        }
+      }
+    }
   }
 
   #writes(): { q: WriteQueue; db: WriteTables } {
@@ -363,7 +411,7 @@ export class LmdbPersistence implements Persistence {
   putOutgoing(clientId: string, entry: StoredOutgoing): void {
     const { q, db } = this.#writes();
     const keys = this.#keysOf(clientId);
-    q.setIndexed(db.outbound, keys.seqs, keys.keyBytes, entry.seq, entry, clientId, entry.state !== 'queued');
+    q.setIndexed(db.outbound, keys.seqs, keys.keyBytes, entry.seq, entry, clientId);
   }
 
   deleteOutgoing(clientId: string, seq: number): void {
@@ -406,13 +454,14 @@ export class LmdbPersistence implements Persistence {
   }
 
   /**
-   * Write counters: handed to lmdb-js, cancelled out before a commit took them, transactions, and writes a commit held
-   * back (one held back by two commits counts twice).
+   * Write counters: handed to lmdb-js (a segment counts as one), cancelled out before a commit took them,
+   * transactions, segment records written and the entries they held.
    */
-  get writeStats(): { issued: number; cancelled: number; commits: number; held: number } {
+  get writeStats(): { issued: number; cancelled: number; commits: number; segments: number; inSegments: number } {
     const q = this.#queue;
     return {
-      issued: q?.writesIssued ?? 0, cancelled: q?.writesCancelled ?? 0, commits: q?.commits ?? 0, held: q?.writesHeld ?? 0,
+      issued: q?.writesIssued ?? 0, cancelled: q?.writesCancelled ?? 0, commits: q?.commits ?? 0,
+      segments: q?.segmentsWritten ?? 0, inSegments: q?.entriesInSegments ?? 0,
     };
   }
 }
@@ -427,6 +476,11 @@ type WriteTables = Record<Exclude<keyof Databases, 'meta'>, Database<unknown, Ta
 function outboundTable(): { name: string; encoding: 'binary'; keyEncoder: typeof outboundKeyEncoder;
   encoder: OutboundRecordEncoder; } {
   return { name: 'outbound', encoding: 'binary', keyEncoder: outboundKeyEncoder, encoder: new OutboundRecordEncoder() };
+}
+
+/** The segments table's options: keys as the outbound table's, values the bytes encodeSegment makes. */
+function segmentsTable(): { name: string; encoding: 'binary'; keyEncoder: typeof outboundKeyEncoder } {
+  return { name: 'segments', encoding: 'binary', keyEncoder: outboundKeyEncoder };
 }
 
 /**

@@ -168,6 +168,57 @@ function writeRecord(buf: Buffer, at: number, clientId: string, e: StoredOutgoin
   }
 }
 
+/**
+ * A segment: the first writes of several QoS 1 entries of one client, taken by one commit, in one record of the
+ * `segments` table (see write-queue.ts). Layout: u8 version (1), u32 count (>= 1), then for each entry a u32 length
+ * and its outbound record (above); every record names the same client.
+ */
+const SEGMENT_VERSION = 1;
+
+export function encodeSegment(clientId: string, entries: readonly StoredOutgoing[]): Buffer {
+  const layouts: Layout[] = [];
+  let size = 5;
+  for (const e of entries) {
+    const layout = measure(clientId, e, newLayout());
+    layouts.push(layout);
+    size += 4 + layout.size;
+  }
+  const buf = Buffer.allocUnsafe(size);
+  buf[0] = SEGMENT_VERSION;
+  buf.writeUInt32BE(entries.length, 1);
+  let at = 5;
+  for (let i = 0; i < entries.length; i++) {
+    const layout = layouts[i]!;
+    buf.writeUInt32BE(layout.size, at);
+    writeRecord(buf, at + 4, clientId, entries[i]!, layout);
+    at += 4 + layout.size;
+  }
+  return buf;
+}
+
+/** Reads a segment; throws BadRecordError unless it is whole and valid, and every record names one client. */
+export function decodeSegment(bytes: Buffer): { clientId: string; entries: StoredOutgoing[] } {
+  if (bytes.length < 5) fail('segment too short');
+  if (bytes[0] !== SEGMENT_VERSION) fail(`segment version ${bytes[0]}`);
+  const count = bytes.readUInt32BE(1);
+  if (count === 0) fail('empty segment');
+  const entries: StoredOutgoing[] = [];
+  let clientId = '';
+  let at = 5;
+  for (let i = 0; i < count; i++) {
+    if (at + 4 > bytes.length) fail('segment truncated');
+    const end = at + 4 + bytes.readUInt32BE(at);
+    if (end > bytes.length) fail('segment truncated');
+    const record = decodeOutbound(bytes.subarray(at + 4, end));
+    if (i === 0) clientId = record.clientId;
+    else if (record.clientId !== clientId) fail('segment of two clients');
+    entries.push(record.entry);
+    at = end;
+  }
+  if (at !== bytes.length) fail('bytes after the segment');
+  return { clientId, entries };
+}
+
 /** An outbound entry to be written: the entry (`value`) and the client it is queued for (`owner`). */
 export interface OwnedEntry {
   readonly value: unknown;

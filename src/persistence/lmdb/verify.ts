@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { open as openLmdb } from 'lmdb';
 
 /** The tables of the current format, then `outgoing` of format 1 (converted when the store opens), when present. */
-const DATABASES = ['meta', 'sessions', 'outbound', 'incoming', 'retained', 'wills', 'outgoing'];
+const DATABASES = ['meta', 'sessions', 'outbound', 'segments', 'incoming', 'retained', 'wills', 'outgoing'];
 const PAGE_BYTES = 4096;
 
 /** Resolves with undefined when the file is sound, or with what is wrong with it. */
@@ -57,7 +57,7 @@ function verify(file: string): { records: number; sum: number } {
       return bytes.length;
     },
   };
-  const root = openLmdb({ path: file, noSubdir: true, maxDbs: 8, readOnly: true, encoder, keyEncoding: 'binary' });
+  const root = openLmdb({ path: file, noSubdir: true, maxDbs: 12, readOnly: true, encoder, keyEncoding: 'binary' });
   let records = 0;
   // The main database first: its records are the tables' names and roots. A damaged page there can hide a table
   // (a read-only open then finds no such table, and a check of the tables alone passes); the broker would then

@@ -10,21 +10,25 @@
  * per message. A commit spends at most about COMMIT_BUDGET_MS on the event loop (encoding happens as lmdb-js takes
  * each write); the rest goes into the next transaction.
  *
- * Holding back: a commit that follows another at once (the broker is busy) leaves out the new outbound entries that
- * await their subscriber's acknowledgement and were queued less than the hold time ago (the store's `holdBackMs`,
- * default 1 ms); the next commit takes them, unless the acknowledgement came first and they cancelled out. Measured
- * under `culex bench fanin -q 1 --persistent`, half of the acknowledgements come within about 1 ms of the put, so
- * holding back turns most of these writes (a put, then a delete in a later transaction) into none. Durability is
- * unchanged: a publisher's acknowledgement still waits until every entry of its message is on disk or acknowledged
- * by its subscriber. The price: a held entry whose acknowledgement does not come in time goes into the commit after
- * the one it was held from, so its publisher waits up to one more commit (its transaction and sync, a few ms) —
- * only while commits run back to back (a commit that starts longer than the hold time after the last one ended
- * holds nothing back).
+ * Segments: each write handed to lmdb-js costs about 2.7 µs of CPU (its main-thread part and its writer thread; 1,400
+ * puts and 1,400 removes of 60-byte records per commit took 7.2-8.5 ms, the same entries as 50 records of 28 took
+ * 0.6-1.1 ms). So a commit writes the first writes of a client's QoS 1 outbound entries that it takes as one record of
+ * the segments table (up to SEGMENT_MAX_ENTRIES each), keyed by the client and the seq of its first entry, and the
+ * client's index maps each of those seqs to its Segment. Deleting such an entry only counts it out of its segment;
+ * the segment's record is removed with its last current entry. A change of such an entry (its state) is written as a
+ * record of its own, which a restore prefers to the segment's copy. The price: after a crash, a QoS 1 entry its
+ * subscriber had acknowledged comes back if its segment still held an entry not acknowledged — a duplicate, which
+ * QoS 1 allows. QoS 2 entries are never put in segments (a duplicate there is not allowed), and a clean close()
+ * rewrites the current entries of partly acknowledged segments as records of their own (lmdb-persistence.ts).
+ *
+ * Before segments, a busy queue held a new entry awaiting its acknowledgement out of the next commit for up to 1 ms,
+ * so that the acknowledgement would cancel its write; with segments that only delayed publishers' acknowledgements
+ * (`culex bench pairs -c 50 -q 1 --persistent`, broker pinned to one CPU, 2 runs each: 206-218 k msg/s without it,
+ * 141-144 k with it; fanin 8 -> 1: 238-253 k against 211-245 k), so it is gone.
  *
  * `flush()` resolves once every write queued before it is committed or cancelled: a write carries the generation it
  * was first queued in (a generation ends when a commit starts), the queue counts the writes of each generation not
- * yet committed or cancelled, and a flush() waiter of generation g settles once no generation up to g has any left —
- * so a held-back write that cancels out does not make its generation wait for another commit.
+ * yet committed or cancelled, and a flush() waiter of generation g settles once no generation up to g has any left.
  */
 import type { Database, RootDatabase } from 'lmdb';
 import type { OutboundKey } from './outbound-record.js';
@@ -42,10 +46,35 @@ export type Key = string | [string, number] | OutboundKey;
 export type TableKey = string | [string, number];
 
 /**
- * A client's keys that the store has or will have, by number (seq or packet id), each mapped to its queued write,
- * or to null when the key is on disk (or in the commit under way) with no write queued.
+ * Outbound entries that one commit wrote in one record of the segments table (see the design note). The record's key
+ * is the client's key bytes and the seq of its first entry: a Segment is its own OutboundKey.
  */
-export type KeyIndex = Map<number, PendingWrite | null>;
+export class Segment {
+  /** How many of its entries are still current: in the index under this segment, with no newer record of their own. */
+  live: number;
+  constructor(readonly clientKeyBytes: Buffer, readonly n: number, readonly size: number, live = size) {
+    this.live = live;
+  }
+}
+
+/**
+ * A client's keys that the store has or will have, by number (seq or packet id), each mapped to its queued write,
+ * to null when the key is on disk (or in the commit under way) with no write queued, or to the Segment that holds it.
+ */
+export type KeyIndex = Map<number, PendingWrite | Segment | null>;
+
+/**
+ * Where first writes of QoS 1 outbound entries go (see the design note): the segments table, how to tell an entry
+ * that may go there, and how to make a segment's record from the entries of one client.
+ */
+export interface SegmentTable {
+  readonly db: Database<unknown, TableKey>;
+  canGroup(value: unknown): boolean;
+  encode(owner: string, values: readonly unknown[]): Buffer;
+}
+
+/** The most entries one segment holds (a commit that takes more of one client's entries writes several). */
+const SEGMENT_MAX_ENTRIES = 256;
 
 /** A queued write: `value` undefined removes the key. */
 interface PendingWrite {
@@ -65,10 +94,8 @@ interface PendingWrite {
   readonly owner: string | undefined;
   /** The store does not have the key, nor does a commit under way write it: deleting it cancels the write. */
   readonly isNew: boolean;
-  /** An outbound entry sent to its subscriber: its acknowledgement may come soon and cancel this write. */
-  awaitsAck: boolean;
-  /** performance.now() when the write was queued (for a new key of a client's index). */
-  readonly queuedAt: number;
+  /** The first write of the key (not a change of an entry a segment holds): it may go into a segment. */
+  readonly isFirst: boolean;
   isCancelled: boolean;
   /**
    * For a key of a client's index: the number the write is queued under, and (for a put) that index; a remove of a
@@ -103,14 +130,12 @@ const RESOLVED = Promise.resolve();
 function ignore(): void {}
 /** The longest a commit hands writes to lmdb-js on the event loop before it leaves the rest to the next one. */
 const COMMIT_BUDGET_MS = 4;
-/** How long a busy queue holds back a new outbound entry that awaits its acknowledgement (see the design note). */
-export const DEFAULT_HOLD_BACK_MS = 1;
 
 export class WriteQueue {
   readonly #root: RootDatabase;
   /** Wait for the fsync of each commit (durability `sync`). */
   readonly #isSynced: boolean;
-  readonly #holdMs: number;
+  readonly #segments: SegmentTable | undefined;
   /** Queued writes in submission order; a cancelled one stays, marked, until a commit passes it. */
   #writes: PendingWrite[] = [];
   /** How many of #writes are not cancelled. */
@@ -118,9 +143,6 @@ export class WriteQueue {
   /** The commit under way: resolves once its transaction is committed (and synced). */
   #committing: Promise<unknown> | undefined;
   #isCommitScheduled = false;
-  /** Retries a commit that held back every write it had, once the oldest of them is old enough. */
-  #holdTimer: NodeJS.Timeout | undefined;
-  #lastCommitEndedAt = -Infinity;
   #generation = 1;
   /** By generation, ascending (insertion order): its writes not yet committed or cancelled; none is 0. */
   readonly #outstanding = new Map<number, number>();
@@ -131,31 +153,30 @@ export class WriteQueue {
    * next flush() reports it), so it is never lost.
    */
   readonly #failed = new Map<number, { readonly err: Error; isReported: boolean }>();
-  /**
-   * Writes handed to lmdb-js; writes that cancelled out in the queue; transactions; writes a commit held back (a
-   * write held back by two commits counts twice).
-   */
+  /** Writes handed to lmdb-js (a segment counts as one); writes that cancelled out in the queue; transactions. */
   writesIssued = 0;
   writesCancelled = 0;
   commits = 0;
-  writesHeld = 0;
+  /** Segment records written, and the entries they held (counted in writesIssued as one write per segment). */
+  segmentsWritten = 0;
+  entriesInSegments = 0;
   /** Set by every commit; the owner's sync timer (durability `batched`) clears it. */
   hasUnsynced = false;
   /** Set by close(): what is still queued then is never committed. */
   isClosed = false;
 
-  /** `holdMs`: the hold time of the design note (0: never hold back). */
-  constructor(root: RootDatabase, isSynced: boolean, holdMs = DEFAULT_HOLD_BACK_MS) {
+  /** Without `segments`, every write is its own. */
+  constructor(root: RootDatabase, isSynced: boolean, segments?: SegmentTable) {
     this.#root = root;
     this.#isSynced = isSynced;
-    this.#holdMs = holdMs;
+    this.#segments = segments;
   }
 
   /** Queues a put (`value` defined) or remove of a key outside any index. */
   set(db: Database<unknown, TableKey>, key: Key, value: unknown): void {
     this.#queue({
-      db, key, clientKey: '', clientKeyBytes: undefined, value, owner: undefined, isNew: false, awaitsAck: false,
-      queuedAt: 0, isCancelled: false, index: undefined, n: 0, generation: 0,
+      db, key, clientKey: '', clientKeyBytes: undefined, value, owner: undefined, isNew: false, isFirst: false,
+      isCancelled: false, index: undefined, n: 0, generation: 0,
     });
   }
 
@@ -163,11 +184,29 @@ export class WriteQueue {
    * Queues a put (`value` defined) or remove of a key of a client's index — [clientKey, n], or an OutboundKey when
    * `clientKey` is bytes — or changes the write already queued for it; keeps `index` current. Removing a key the
    * index does not have is a no-op. With `owner`, the table's encoder makes the record from the value and `owner`.
-   * `awaitsAck`: an outbound entry sent to its subscriber (a busy queue may hold its write back a moment).
    */
   setIndexed(db: Database<unknown, TableKey>, index: KeyIndex, clientKey: string | Buffer, n: number, value: unknown,
-    owner?: string, awaitsAck = false): void {
+    owner?: string): void {
     const queued = index.get(n);
+    if (queued instanceof Segment) {
+      // The entry is in a segment: that copy is out of date from now on. A change is written as a record of its own
+      // (a restore prefers it to the segment's copy); a delete only leaves the segment, which goes with its last entry.
+      // The change is queued before the segment's removal, so no commit can take the removal without it.
+      if (value === undefined) {
+        index.delete(n);
+        this.#leaveSegment(queued);
+        return;
+      }
+      const op: PendingWrite = {
+        db, key: undefined, clientKey: typeof clientKey === 'string' ? clientKey : '',
+        clientKeyBytes: typeof clientKey === 'string' ? undefined : clientKey, value, owner, isNew: true, isFirst: false,
+        isCancelled: false, index, n, generation: 0,
+      };
+      index.set(n, op);
+      this.#queue(op);
+      this.#leaveSegment(queued);
+      return;
+    }
     if (queued === undefined || queued === null) {
       // Removing a key the store has: a write of its own, outside the index (nothing can cancel it), its key made
       // at commit time like a put's.
@@ -177,8 +216,8 @@ export class WriteQueue {
       const isNew = queued === undefined;
       const op: PendingWrite = {
         db, key: undefined, clientKey: isBytes ? '' : clientKey, clientKeyBytes: isBytes ? clientKey : undefined, value,
-        owner: isRemove ? undefined : owner, isNew, awaitsAck, queuedAt: isNew ? performance.now() : 0,
-        isCancelled: false, index: isRemove ? undefined : index, n, generation: 0,
+        owner: isRemove ? undefined : owner, isNew, isFirst: isNew, isCancelled: false,
+        index: isRemove ? undefined : index, n, generation: 0,
       };
       if (isRemove) index.delete(n);
       else index.set(n, op);
@@ -187,7 +226,6 @@ export class WriteQueue {
     }
     if (value !== undefined) {
       queued.value = value;
-      queued.awaitsAck = awaitsAck;
       return;
     }
     index.delete(n);
@@ -200,6 +238,15 @@ export class WriteQueue {
     this.writesCancelled += 2;
     this.#liveWrites--;
     if (this.#release(queued.generation, 1)) this.#settle();
+  }
+
+  /** One entry of `segment` is no longer current; the last one queues the removal of its record. */
+  #leaveSegment(segment: Segment): void {
+    if (--segment.live > 0) return;
+    this.#queue({
+      db: this.#segments!.db, key: segment, clientKey: '', clientKeyBytes: undefined, value: undefined, owner: undefined,
+      isNew: false, isFirst: false, isCancelled: false, index: undefined, n: 0, generation: 0,
+    });
   }
 
   #queue(op: PendingWrite): void {
@@ -224,12 +271,11 @@ export class WriteQueue {
     }
     const writes = this.#writes;
     const startedAt = performance.now();
-    // Busy: the last commit ended a moment ago, or writes are being held back already.
-    const holdMs = this.#holdMs;
-    const isBusy = holdMs > 0 && (startedAt - this.#lastCommitEndedAt < holdMs || this.#holdTimer !== undefined);
-    const holdAfter = isBusy ? startedAt - holdMs : Infinity;
-    let held: PendingWrite[] | undefined;
     let batch: Promise<unknown> | undefined;
+    const segments = this.#segments;
+    /** First writes of QoS 1 outbound entries this commit takes, by client (its index): they go into segments. */
+    let groups: Map<KeyIndex, PendingWrite[]> | undefined;
+    let grouped = 0;
     // How many writes of each generation this commit takes (generations ascend along the queue).
     const generations: number[] = [];
     const counts: number[] = [];
@@ -238,16 +284,22 @@ export class WriteQueue {
     while (i < writes.length) {
       const op = writes[i++]!;
       if (op.isCancelled) continue;
-      if (op.queuedAt > holdAfter && op.awaitsAck && op.isNew && op.value !== undefined) {
-        (held ??= []).push(op);
-        continue;
-      }
-      // Taken: the key is on disk once this commits, and a later write of it is a new queued one.
-      if (op.index !== undefined && op.index.get(op.n) === op) op.index.set(op.n, null);
       const { value } = op;
-      const key = op.key ?? (op.clientKeyBytes !== undefined ? op as OutboundKey : [op.clientKey, op.n]);
-      const tableKey = key as TableKey;
-      batch = value === undefined ? op.db.remove(tableKey) : op.db.put(tableKey, op.owner === undefined ? value : op);
+      if (op.isFirst && segments !== undefined && op.clientKeyBytes !== undefined && op.owner !== undefined
+        && value !== undefined && segments.canGroup(value)) {
+        // Into this commit's segment of its client (written after the loop).
+        groups ??= new Map();
+        const group = groups.get(op.index!);
+        if (group === undefined) groups.set(op.index!, [op]);
+        else group.push(op);
+        grouped++;
+      } else {
+        // Taken: the key is on disk once this commits, and a later write of it is a new queued one.
+        if (op.index !== undefined && op.index.get(op.n) === op) op.index.set(op.n, null);
+        const key = op.key ?? (op.clientKeyBytes !== undefined ? op as OutboundKey : [op.clientKey, op.n]);
+        const tableKey = key as TableKey;
+        batch = value === undefined ? op.db.remove(tableKey) : op.db.put(tableKey, op.owner === undefined ? value : op);
+      }
       count++;
       if (generations.at(-1) === op.generation) counts[counts.length - 1]!++;
       else {
@@ -256,39 +308,44 @@ export class WriteQueue {
       }
       if ((count & 255) === 0 && performance.now() - startedAt > COMMIT_BUDGET_MS) break;
     }
-    const rest = i === writes.length ? [] : writes.slice(i);
-    this.#writes = held === undefined ? rest : held.concat(rest);
-    if (held !== undefined) this.writesHeld += held.length;
-    else if (this.#holdTimer !== undefined) {
-      // Nothing is held back any more: the retry is not needed (and no longer marks the queue busy).
-      clearTimeout(this.#holdTimer);
-      this.#holdTimer = undefined;
-    }
-    if (count === 0) {
-      // Everything was held back: try again once the oldest of it is old enough (not unref'd: close() may wait on it).
-      this.#holdTimer ??= setTimeout(this.#holdEnded, Math.max(1, held![0]!.queuedAt + holdMs - startedAt));
-      return;
+    this.#writes = i === writes.length ? [] : writes.slice(i);
+    let issued = count - grouped;
+    if (groups !== undefined) {
+      for (const [index, ops] of groups) {
+        for (let at = 0; at < ops.length; at += SEGMENT_MAX_ENTRIES) {
+          const part = ops.slice(at, at + SEGMENT_MAX_ENTRIES);
+          const first = part[0]!;
+          const segment = new Segment(first.clientKeyBytes!, first.n, part.length);
+          for (const op of part) {
+            // Taken: from now on the index finds the entry in its segment.
+            if (index.get(op.n) === op) index.set(op.n, segment);
+            else segment.live--;
+          }
+          if (segment.live === 0) continue;
+          batch = segments!.db.put(segment as unknown as TableKey,
+            segments!.encode(first.owner!, part.map((op) => op.value)));
+          issued++;
+          this.segmentsWritten++;
+          this.entriesInSegments += part.length;
+        }
+      }
     }
     this.#generation++;
     this.#liveWrites -= count;
-    this.writesIssued += count;
+    this.writesIssued += issued;
     this.commits++;
     this.hasUnsynced = true;
     const root = this.#root;
-    const done = this.#isSynced ? batch!.then(() => root.flushed) : batch!;
+    // (No write handed over only when every segment lost all its entries before it was written: nothing to wait for.)
+    const written = batch ?? RESOLVED;
+    const done = this.#isSynced ? written.then(() => root.flushed) : written;
     this.#committing = done;
     done.then(() => this.#committed(generations, counts, undefined),
       (err: unknown) => this.#committed(generations, counts, err as Error));
   };
 
-  readonly #holdEnded = (): void => {
-    this.#holdTimer = undefined;
-    if (!this.#isCommitScheduled) this.#commitNow();
-  };
-
   #committed(generations: readonly number[], counts: readonly number[], err: Error | undefined): void {
     this.#committing = undefined;
-    this.#lastCommitEndedAt = performance.now();
     if (err !== undefined) for (const generation of generations) this.#failed.set(generation, { err, isReported: false });
     let isAnyDone = false;
     for (let i = 0; i < generations.length; i++) isAnyDone = this.#release(generations[i]!, counts[i]!) || isAnyDone;
@@ -316,8 +373,6 @@ export class WriteQueue {
    */
   close(): void {
     this.isClosed = true;
-    clearTimeout(this.#holdTimer);
-    this.#holdTimer = undefined;
     const waiters = this.#waiters;
     this.#waiters = [];
     if (waiters.length > 0) {
