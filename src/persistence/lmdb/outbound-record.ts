@@ -176,21 +176,18 @@ function writeRecord(buf: Buffer, at: number, clientId: string, e: StoredOutgoin
 const SEGMENT_VERSION = 1;
 
 export function encodeSegment(clientId: string, entries: readonly StoredOutgoing[]): Buffer {
-  const layouts: Layout[] = [];
+  // Measured twice (to size the buffer, then to write each record) with one Layout: no object per entry.
+  const layout = newLayout();
   let size = 5;
-  for (const e of entries) {
-    const layout = measure(clientId, e, newLayout());
-    layouts.push(layout);
-    size += 4 + layout.size;
-  }
+  for (const e of entries) size += 4 + measure(clientId, e, layout).size;
   const buf = Buffer.allocUnsafe(size);
   buf[0] = SEGMENT_VERSION;
   buf.writeUInt32BE(entries.length, 1);
   let at = 5;
-  for (let i = 0; i < entries.length; i++) {
-    const layout = layouts[i]!;
+  for (const e of entries) {
+    measure(clientId, e, layout);
     buf.writeUInt32BE(layout.size, at);
-    writeRecord(buf, at + 4, clientId, entries[i]!, layout);
+    writeRecord(buf, at + 4, clientId, e, layout);
     at += 4 + layout.size;
   }
   return buf;

@@ -144,8 +144,12 @@ export class WriteQueue {
   #committing: Promise<unknown> | undefined;
   #isCommitScheduled = false;
   #generation = 1;
-  /** By generation, ascending (insertion order): its writes not yet committed or cancelled; none is 0. */
+  /**
+   * By generation, ascending (insertion order): its writes not yet committed or cancelled; none is 0. The current
+   * generation's count is kept apart (#newest, a field rather than a Map entry per write) until a commit ends it.
+   */
   readonly #outstanding = new Map<number, number>();
+  #newest = 0;
   #waiters: Waiter[] = [];
   /**
    * Generations that had a write in a failed commit, with the error, until a waiter has reported it (rejected) and no
@@ -254,8 +258,7 @@ export class WriteQueue {
     op.generation = generation;
     this.#writes.push(op);
     this.#liveWrites++;
-    const outstanding = this.#outstanding;
-    outstanding.set(generation, (outstanding.get(generation) ?? 0) + 1);
+    this.#newest++;
     if (!this.#isCommitScheduled && this.#committing === undefined) {
       this.#isCommitScheduled = true;
       setImmediate(this.#commitNow);
@@ -313,7 +316,7 @@ export class WriteQueue {
     if (groups !== undefined) {
       for (const [index, ops] of groups) {
         for (let at = 0; at < ops.length; at += SEGMENT_MAX_ENTRIES) {
-          const part = ops.slice(at, at + SEGMENT_MAX_ENTRIES);
+          const part = ops.length <= SEGMENT_MAX_ENTRIES ? ops : ops.slice(at, at + SEGMENT_MAX_ENTRIES);
           const first = part[0]!;
           const segment = new Segment(first.clientKeyBytes!, first.n, part.length);
           for (const op of part) {
@@ -330,6 +333,8 @@ export class WriteQueue {
         }
       }
     }
+    if (this.#newest > 0) this.#outstanding.set(this.#generation, this.#newest);
+    this.#newest = 0;
     this.#generation++;
     this.#liveWrites -= count;
     this.writesIssued += issued;
@@ -356,7 +361,7 @@ export class WriteQueue {
 
   /** Some write queued is not committed or cancelled yet. */
   get hasOutstanding(): boolean {
-    return this.#outstanding.size > 0;
+    return this.#newest > 0 || this.#outstanding.size > 0;
   }
 
   /**
@@ -383,6 +388,7 @@ export class WriteQueue {
 
   /** `n` writes of `generation` are committed or cancelled; true when that generation has none left. */
   #release(generation: number, n: number): boolean {
+    if (generation === this.#generation) return (this.#newest -= n) === 0;
     const outstanding = this.#outstanding;
     const left = outstanding.get(generation)! - n;
     if (left > 0) {
@@ -396,7 +402,7 @@ export class WriteQueue {
   /** The oldest generation with writes left (Infinity when none): it only grows, as writes join the newest one. */
   #oldestOutstanding(): number {
     for (const generation of this.#outstanding.keys()) return generation;
-    return Infinity;
+    return this.#newest > 0 ? this.#generation : Infinity;
   }
 
   /**
@@ -446,7 +452,7 @@ export class WriteQueue {
    * when one of them was in a failed commit.
    */
   flush(): Promise<void> {
-    if (this.#outstanding.size === 0 && this.#failed.size === 0) return RESOLVED;
+    if (!this.hasOutstanding && this.#failed.size === 0) return RESOLVED;
     // A closed queue commits nothing more: a waiter would never settle.
     if (this.isClosed) return Promise.reject(new Error('the store was closed before these writes were committed'));
     const generation = this.#generation;
@@ -456,7 +462,7 @@ export class WriteQueue {
       waiter = new Waiter(generation, this.#coveredFrom());
       this.#waiters.push(waiter);
       // Nothing left to wait for (only an unreported failure): settle at once.
-      if (this.#outstanding.size === 0) this.#settle();
+      if (!this.hasOutstanding) this.#settle();
     }
     return waiter.promise;
   }
