@@ -2,8 +2,9 @@
 // Entry point of the `culex` command. The TypeScript sources are compiled to dist/ by `npm ci` / `npm install`
 // (the package's `prepare` script) or by `npm run build`.
 // --max-semi-space-size=4 caps V8's young generation at 4 MiB per semi-space (the default lets it grow to 16):
-// a burst of connections or messages otherwise leaves the broker ~20-30 MB larger until a later GC, and on the
-// benchmarks it cost nothing in throughput or latency (see README, "Memory"). `npm start` passes it too.
+// a burst of connections or messages otherwise leaves the broker ~20-30 MB larger until a later GC. It cost nothing
+// measurable in the main throughput and latency benchmarks, but it does under a heavy QoS 1 load with persistent
+// sessions (see README, "Memory"). `npm start` passes it too.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
