@@ -13,6 +13,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { open as openLmdb } from 'lmdb';
 import { LmdbPersistence, STORE_FILE } from '../../src/persistence/lmdb/lmdb-persistence.js';
 import type { RestoredState, StoredOutgoing } from '../../src/persistence/persistence.js';
@@ -183,6 +185,27 @@ describe('lmdb store: segments', () => {
     const state = await restore(copy);
     assert.equal(state.outgoing.get('c'), undefined);
     assert.deepEqual(seqs(state, 'd'), [1]);
+  });
+
+  test('the open store keeps nothing of what open() restored (the broker holds it)', async (t) => {
+    const { store, directory } = await openStore(t);
+    store.saveSession({ clientId: 'c', expiryIntervalSeconds: 60, subscriptions: [] });
+    store.putOutgoing('c', entry(1));
+    await store.close();
+    const again = new LmdbPersistence({ directory, isVerifiedBeforeOpen: false });
+    t.after(() => again.close());
+    let state: RestoredState | undefined = await again.open();
+    assert.equal(state.sessions.length, 1);
+    const sessions = new WeakRef(state.sessions);
+    const entries = new WeakRef(state.outgoing.get('c')!);
+    state = undefined;
+    // A full GC (the flag is set for this process; a new context exposes gc()).
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    await new Promise((resolve) => setImmediate(resolve));
+    gc();
+    assert.equal(sessions.deref(), undefined, 'the restored sessions are still reachable from the store');
+    assert.equal(entries.deref(), undefined, 'the restored entries are still reachable from the store');
   });
 
   test('a damaged segment is corruption: moved aside and reported', async (t) => {

@@ -229,6 +229,37 @@ describe('lmdb store: outbound records', () => {
     t.after(() => again.close());
     assert.deepEqual((await again.open()).outgoing.get('a')?.map((e) => e.seq), [2 ** 33]);
   });
+
+  test('a store of format 3 (no segments table) opens as it is and becomes format 4', async (t) => {
+    const directory = tempDir(t);
+    const file = join(directory, 'culex.mdb');
+    const root = openLmdb({ path: file, noSubdir: true, maxDbs: 8 });
+    root.openDB({ name: 'meta' }).putSync('format', 3);
+    const outbound = root.openDB({ name: 'outbound', encoding: 'binary', keyEncoding: 'binary' });
+    outbound.putSync(outboundKeyBytes('=a', 1), encodeOutbound('a', {
+      seq: 1, qos: 1, state: 'publish', packetId: 3, message: { topic: 't', payload: Buffer.from('m1'), qos: 1, retain: false },
+    }));
+    for (const name of ['sessions', 'incoming', 'retained', 'wills']) root.openDB({ name });
+    await root.close();
+
+    const store = new LmdbPersistence({ directory });
+    const state = await store.open();
+    assert.deepEqual(state.outgoing.get('a')?.map((e) => [e.seq, e.packetId]), [[1, 3]]);
+    // The old record is acknowledged (removed); a new entry goes into a segment.
+    store.deleteOutgoing('a', 1);
+    store.putOutgoing('a', { seq: 2, qos: 1, state: 'queued', packetId: 0, message: { topic: 't', payload: Buffer.from('m2'), qos: 1, retain: false } });
+    await store.flush();
+    assert.equal(store.writeStats.segments, 1);
+    await store.close();
+
+    const check = openLmdb({ path: file, noSubdir: true, maxDbs: 12, readOnly: true });
+    assert.equal(check.openDB({ name: 'meta' }).get('format'), 4);
+    assert.deepEqual(rawOutboundKeys(check), []);
+    await check.close();
+    const again = new LmdbPersistence({ directory });
+    t.after(() => again.close());
+    assert.deepEqual((await again.open()).outgoing.get('a')?.map((e) => e.seq), [2]);
+  });
 });
 
 /** The outbound table's key for (client key, seq): UTF-8, a 0 byte, the seq as 8 bytes big-endian. */

@@ -226,12 +226,7 @@ export class LmdbPersistence implements Persistence {
       retained: root.openDB({ name: 'retained' }),
       wills: root.openDB({ name: 'wills' }),
     };
-    const segments: SegmentTable = {
-      db: db.segments as Database<unknown, TableKey>,
-      canGroup: (value) => (value as StoredOutgoing).qos === 1,
-      encode: (owner, values) => encodeSegment(owner, values as StoredOutgoing[]),
-    };
-    this.#queue = new WriteQueue(root, isSynced, segments);
+    this.#queue = new WriteQueue(root, isSynced, segmentTable(db.segments));
     // The write path treats every table alike; lmdb-js's typings make each key type its own Database type.
     this.#writeTarget = { q: this.#queue, db: db as unknown as WriteTables };
     const format = db.meta.get('format');
@@ -476,6 +471,19 @@ type WriteTables = Record<Exclude<keyof Databases, 'meta'>, Database<unknown, Ta
 function outboundTable(): { name: string; encoding: 'binary'; keyEncoder: typeof outboundKeyEncoder;
   encoder: OutboundRecordEncoder; } {
   return { name: 'outbound', encoding: 'binary', keyEncoder: outboundKeyEncoder, encoder: new OutboundRecordEncoder() };
+}
+
+/**
+ * What the write queue needs to write segments. Made outside `#openAndRead`: closures made there would share its
+ * scope, and so keep everything it restored (sessions, entries) alive as long as the queue (seen in a heap snapshot:
+ * +0.9 KB per session with one queued message).
+ */
+function segmentTable(db: Database<Buffer, TableKey>): SegmentTable {
+  return {
+    db: db as Database<unknown, TableKey>,
+    canGroup: (value) => (value as StoredOutgoing).qos === 1,
+    encode: (owner, values) => encodeSegment(owner, values as StoredOutgoing[]),
+  };
 }
 
 /** The segments table's options: keys as the outbound table's, values the bytes encodeSegment makes. */
