@@ -93,7 +93,7 @@ export function encodeOutbound(clientId: string, e: StoredOutgoing): Buffer {
 }
 
 /** A record's size, and the lengths measuring it found (so writing does not work them out again). */
-interface Layout {
+export interface Layout {
   size: number;
   clientBytes: number;
   topicBytes: number;
@@ -103,12 +103,12 @@ interface Layout {
   jsonBytes: number;
 }
 
-function newLayout(): Layout {
+export function newLayout(): Layout {
   return { size: 0, clientBytes: 0, topicBytes: 0, sharedBytes: 0, parts: 0, json: undefined, jsonBytes: 0 };
 }
 
 /** Fills `into` for the record of `e` (the encoder refills one Layout: measuring allocates nothing). */
-function measure(clientId: string, e: StoredOutgoing, into: Layout): Layout {
+export function measure(clientId: string, e: StoredOutgoing, into: Layout): Layout {
   const m = e.message;
   const ids = e.subscriptionIdentifiers;
   const shared = e.sharedSubscription;
@@ -133,7 +133,7 @@ function measure(clientId: string, e: StoredOutgoing, into: Layout): Layout {
 }
 
 /** Writes the record of `e` at `at` (`layout` from measure()); `buf` has room for it. */
-function writeRecord(buf: Buffer, at: number, clientId: string, e: StoredOutgoing, layout: Layout): void {
+export function writeRecord(buf: Buffer, at: number, clientId: string, e: StoredOutgoing, layout: Layout): void {
   const m = e.message;
   const { clientBytes, topicBytes, parts, json } = layout;
   buf[at] = VERSION;
@@ -166,54 +166,6 @@ function writeRecord(buf: Buffer, at: number, clientId: string, e: StoredOutgoin
     at = buf.writeUInt32BE(layout.jsonBytes, at);
     buf.write(json, at, layout.jsonBytes, 'utf8');
   }
-}
-
-/**
- * A segment: the first writes of several QoS 1 entries of one client, taken by one commit, in one record of the
- * `segments` table (see write-queue.ts). Layout: u8 version (1), u32 count (>= 1), then for each entry a u32 length
- * and its outbound record (above); every record names the same client.
- */
-const SEGMENT_VERSION = 1;
-
-export function encodeSegment(clientId: string, entries: readonly StoredOutgoing[]): Buffer {
-  // Measured twice (to size the buffer, then to write each record) with one Layout: no object per entry.
-  const layout = newLayout();
-  let size = 5;
-  for (const e of entries) size += 4 + measure(clientId, e, layout).size;
-  const buf = Buffer.allocUnsafe(size);
-  buf[0] = SEGMENT_VERSION;
-  buf.writeUInt32BE(entries.length, 1);
-  let at = 5;
-  for (const e of entries) {
-    measure(clientId, e, layout);
-    buf.writeUInt32BE(layout.size, at);
-    writeRecord(buf, at + 4, clientId, e, layout);
-    at += 4 + layout.size;
-  }
-  return buf;
-}
-
-/** Reads a segment; throws BadRecordError unless it is whole and valid, and every record names one client. */
-export function decodeSegment(bytes: Buffer): { clientId: string; entries: StoredOutgoing[] } {
-  if (bytes.length < 5) fail('segment too short');
-  if (bytes[0] !== SEGMENT_VERSION) fail(`segment version ${bytes[0]}`);
-  const count = bytes.readUInt32BE(1);
-  if (count === 0) fail('empty segment');
-  const entries: StoredOutgoing[] = [];
-  let clientId = '';
-  let at = 5;
-  for (let i = 0; i < count; i++) {
-    if (at + 4 > bytes.length) fail('segment truncated');
-    const end = at + 4 + bytes.readUInt32BE(at);
-    if (end > bytes.length) fail('segment truncated');
-    const record = decodeOutbound(bytes.subarray(at + 4, end));
-    if (i === 0) clientId = record.clientId;
-    else if (record.clientId !== clientId) fail('segment of two clients');
-    entries.push(record.entry);
-    at = end;
-  }
-  if (at !== bytes.length) fail('bytes after the segment');
-  return { clientId, entries };
 }
 
 /** An outbound entry to be written: the entry (`value`) and the client it is queued for (`owner`). */
