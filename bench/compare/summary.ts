@@ -4,7 +4,7 @@
  * method, then every lost or duplicated message, failure and generator-bound run.
  */
 import type { Broker, Group } from './brokers.js';
-import type { Case, Kind } from './cases.js';
+import { LATENCY_WARMUP_SECONDS, type Case, type Kind } from './cases.js';
 
 export interface Run {
   readonly caseId: string;
@@ -203,7 +203,9 @@ export function methodSection(input: Pick<SummaryInput, 'rounds' | 'seconds' | '
     '  its subscribers can be served does not just fill kernel buffers while the publishers take the generator\'s CPU',
     '  from its own subscribers. QoS 0 latency is still queueing time and is not reported.',
     '- The latency scenario paces its probe at 1000 msg/s and its background at',
-    '  20,000 msg/s in all; the probe\'s send-to-receive time is measured on one host clock.',
+    '  20,000 msg/s in all; the probe\'s send-to-receive time is measured on one host clock. Its runs warm up for at',
+    `  least ${LATENCY_WARMUP_SECONDS} s: in its first second a Node broker still compiles its hot code and grows its heap, and with`,
+    '  0.5 s of warm-up that start-up, not the broker under load, set Culex\'s p99 (bench/compare/cases.ts).',
     '- Idle connections: connect rate, the broker\'s VmRSS growth divided by the connections (after 1 s settle), and',
     '  the broker\'s CPU time (all threads, /proc/PID/stat) from the first connect to the last CONNACK divided by the',
     '  connections, spread over 16 source addresses 127.0.0.1–16. A connection costs the generator (Node sockets, 2',

@@ -203,6 +203,11 @@ test('bench:compare cases: unique ids, --only selects by prefix, durable cases r
   assert.ok(picked.filter((c) => c.id.startsWith('tls')).every((c) => c.transport === 'tls'));
   assert.deepEqual(selectCases(cases, ['durable']).map((c) => c.group), ['durable', 'durable']);
   assert.ok(cases.some((c) => c.kind === 'connmax' && c.args.join(' ').includes('-c max')));
+  // The latency cases warm up for at least LATENCY_WARMUP_SECONDS; the others for the warm-up given.
+  const warmupOf = (c: (typeof cases)[number]): string | undefined => c.args[c.args.indexOf('-w') + 1];
+  assert.deepEqual(cases.filter((c) => c.kind === 'latency').map(warmupOf), ['2', '2']);
+  assert.equal(warmupOf(cases.find((c) => c.id === 'fanin-q0-16')!), '0.5');
+  assert.equal(warmupOf(allCases({ seconds: 1, warmup: 3, idleConnections: 100 }).find((c) => c.kind === 'latency')!), '3');
 });
 
 function probedRun(round: number, probeMs: [number, number]): Run {
