@@ -107,12 +107,16 @@ export function newLayout(): Layout {
   return { size: 0, clientBytes: 0, topicBytes: 0, sharedBytes: 0, parts: 0, json: undefined, jsonBytes: 0 };
 }
 
+/** The properties section of `e`'s record (JSON), or undefined when its message has none. */
+export function propertiesJsonOf(e: StoredOutgoing): string | undefined {
+  return e.message.properties === undefined ? undefined : propertiesJson(e.message.properties);
+}
+
 /** Fills `into` for the record of `e` (the encoder refills one Layout: measuring allocates nothing). */
-export function measure(clientId: string, e: StoredOutgoing, into: Layout): Layout {
+export function measure(clientId: string, e: StoredOutgoing, into: Layout, json = propertiesJsonOf(e)): Layout {
   const m = e.message;
   const ids = e.subscriptionIdentifiers;
   const shared = e.sharedSubscription;
-  const json = m.properties === undefined ? undefined : propertiesJson(m.properties);
   into.clientBytes = Buffer.byteLength(clientId);
   into.topicBytes = Buffer.byteLength(m.topic);
   into.sharedBytes = shared === undefined ? 0 : Buffer.byteLength(shared);

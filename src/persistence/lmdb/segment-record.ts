@@ -5,7 +5,7 @@
  * outbound records' reads do; anything else is a BadRecordError, which the store handles as corruption.
  */
 import type { StoredOutgoing } from '../persistence.js';
-import { decodeOutbound, measure, newLayout, writeRecord } from './outbound-record.js';
+import { decodeOutbound, measure, newLayout, propertiesJsonOf, writeRecord } from './outbound-record.js';
 import { BadRecordError } from './records.js';
 
 function fail(what: string): never {
@@ -15,16 +15,19 @@ function fail(what: string): never {
 const SEGMENT_VERSION = 1;
 
 export function encodeSegment(clientId: string, entries: readonly StoredOutgoing[]): Buffer {
-  // Measured twice (to size the buffer, then to write each record) with one Layout: no object per entry.
+  // Measured twice (to size the buffer, then to write each record) with one Layout: no object per entry. The
+  // properties' JSON, the one costly part, is made once.
+  const jsons = entries.map(propertiesJsonOf);
   const layout = newLayout();
   let size = 5;
-  for (const e of entries) size += 4 + measure(clientId, e, layout).size;
+  for (let i = 0; i < entries.length; i++) size += 4 + measure(clientId, entries[i]!, layout, jsons[i]).size;
   const buf = Buffer.allocUnsafe(size);
   buf[0] = SEGMENT_VERSION;
   buf.writeUInt32BE(entries.length, 1);
   let at = 5;
-  for (const e of entries) {
-    measure(clientId, e, layout);
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
+    measure(clientId, e, layout, jsons[i]);
     buf.writeUInt32BE(layout.size, at);
     writeRecord(buf, at + 4, clientId, e, layout);
     at += 4 + layout.size;
