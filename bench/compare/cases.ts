@@ -60,8 +60,9 @@ export function allCases(o: CaseOptions): Case[] {
     args: ['conn', '-c', String(o.idleConnections), '-d', '1.5'] });
   add({ id: 'idle-conn-max', title: 'idle connections: as many as the broker\'s open-file limit allows', kind: 'connmax',
     args: ['conn', '-c', 'max', '-d', '1.5'] });
-  add({ id: 'slow-sub', title: 'slow subscriber: 50 pub × 400/s QoS 1 → 1 sub paused half the run', kind: 'slow',
-    args: ['slow', '--publishers', '50', '-r', '400', '-q', '1', ...timing] });
+  add({ id: 'slow-sub', kind: 'slow',
+    title: 'slow subscriber: 50 pub flat out, 1000 in flight each, QoS 1, 16 B → 1 sub + 1 sub paused half the run',
+    args: ['slow', '--publishers', '50', '--subscribers', '1', '--inflight', '1000', '-q', '1', ...timing] });
   add({ id: 'match-100k', title: 'matching: 8 pub → 100 sub holding 100k filters (exact, +, #), QoS 1, 16 B', kind: 'match',
     args: ['match', '--subscriptions', '100000', '--subscribers', '100', '--publishers', '8', '-q', '1', ...timing] });
   for (const transport of ['tls', 'ws'] as const) {

@@ -52,6 +52,8 @@ export interface PubSubResult {
   readonly ackRate: number;
   /** Received by the scenario's main subscribers per second, in the measured window. */
   readonly receiveRate: number;
+  /** Received in all (warm-up, window and drain) per subscriber group: 'main', and e.g. 'slow' or 'background'. */
+  readonly receivedByGroup: Record<string, number>;
   readonly sent: number;
   readonly acked: number;
   readonly received: number;
@@ -112,7 +114,9 @@ export async function runPubSub(scenario: Scenario, options: RunOptions): Promis
   const latency = new Histogram();
   let received = 0;
   let duplicates = 0;
+  const receivedByGroup: Record<string, number> = {};
   for (const r of run.results) {
+    for (const [name, g] of Object.entries(r.groups)) receivedByGroup[name] = (receivedByGroup[name] ?? 0) + g.received;
     const main = r.groups['main'];
     if (main === undefined) continue;
     latency.merge(main.latency);
@@ -135,6 +139,7 @@ export async function runPubSub(scenario: Scenario, options: RunOptions): Promis
     publishRate: Math.round((run.atStop.sent - run.atMark.sent) / window),
     ackRate: Math.round((run.atStop.acked - run.atMark.acked) / window),
     receiveRate: Math.round((run.atStop.receivedMain - run.atMark.receivedMain) / window),
+    receivedByGroup,
     sent: total('sent'),
     acked: total('acked'),
     received,

@@ -34,6 +34,9 @@ export function formatPubSub(r: PubSubResult, detail: string): string {
   if (r.subscribers > 0) {
     lines.push(`  received    ${number.format(r.receiveRate)} msg/s  (${number.format(r.received)} in all)`);
     lines.push(`  latency     ${formatLatency(r.latency)}`);
+    for (const [group, n] of Object.entries(r.receivedByGroup)) {
+      if (group !== 'main') lines.push(`  group ${group}: received ${number.format(n)} in all`);
+    }
   }
   lines.push(`  lost ${r.lost}  duplicated ${r.duplicates}  unacknowledged ${r.unacked}` +
     (r.connectFailures > 0 ? `  connect failures ${r.connectFailures}` : '') +

@@ -92,12 +92,19 @@ export function latency(probeRate: number, backgroundRate: number, backgroundPub
   };
 }
 
-/** P paced publishers, one subscriber on bench/# that reads nothing for `pauseMs` and then catches up. */
-export function slow(publisherCount: number, pauseMs: number, load: LoadShape): Scenario {
+/**
+ * A slow subscriber among fast ones: P publishers on bench/%i (in the comparison flat out, each with a deep in-flight
+ * window), `fastCount` subscribers on bench/# that read as fast as they can (group main: their rate is the result),
+ * and one more on bench/# (group slow) that reads nothing for `pauseMs` and then catches up. A broker that makes
+ * everyone wait for its slowest reader shows it here: the fast subscribers and the publishers' acknowledgements slow
+ * down to the slow subscriber's pace. With `fastCount` 0 only the slow subscriber is left, and it is group main.
+ */
+export function slow(publisherCount: number, fastCount: number, pauseMs: number, load: LoadShape): Scenario {
+  const lagging = subscribers(1, 'bench/#', load.qos, fastCount > 0 ? 'slow' : 'main', pauseMs, fastCount);
   return {
-    name: 'slow', summary: `${publisherCount} pub -> 1 sub paused ${pauseMs} ms`,
+    name: 'slow', summary: `${publisherCount} pub -> ${fastCount > 0 ? `${fastCount} sub + ` : ''}1 sub paused ${pauseMs} ms`,
     publishers: publishers(publisherCount, 'bench/%i', load),
-    subscribers: subscribers(1, 'bench/#', load.qos, 'main', pauseMs),
+    subscribers: [...subscribers(fastCount, 'bench/#', load.qos), ...lagging],
   };
 }
 

@@ -28,7 +28,7 @@ const flags = {
   count: { type: 'string', default: '0' },
   duration: { type: 'string', short: 'd' },
   warmup: { type: 'string', short: 'w' },
-  inflight: { type: 'string', default: '100' },
+  inflight: { type: 'string' },
   drain: { type: 'string', default: '3000' },
   backlog: { type: 'string', default: '50000' },
   workers: { type: 'string' },
@@ -150,8 +150,9 @@ async function runScenario(name: ScenarioName, v: Values, io: CliIo): Promise<nu
   const warmupSeconds = num(v.warmup, 'warmup', isStandalone ? 0 : 1);
   const load: scenarios.LoadShape = {
     qos: qos as QoS, payloadBytes: int(v.size, 'size', 16, 0), maxCount: count,
-    ratePerSecond: num(v.rate, 'rate', name === 'latency' ? 1000 : name === 'slow' ? 400 : 0),
-    inflight: int(v.inflight, 'inflight', 100, 1),
+    ratePerSecond: num(v.rate, 'rate', name === 'latency' ? 1000 : 0),
+    // slow: each publisher keeps a deep backlog in flight, the load a broker must not let one slow reader hold back.
+    inflight: int(v.inflight, 'inflight', name === 'slow' ? 1000 : 100, 1),
   };
   const scenario = buildScenario(name, v, load, durationSeconds + warmupSeconds);
   const options: RunOptions = {
@@ -194,7 +195,7 @@ function buildScenario(name: Exclude<ScenarioName, 'conn'>, v: Values, load: sce
         seed: int(v.seed, 'seed', 1),
       }, load);
     case 'slow':
-      return scenarios.slow(int(v.publishers, 'publishers', 50, 1),
+      return scenarios.slow(int(v.publishers, 'publishers', 50, 1), int(v.subscribers, 'subscribers', 1, 0),
         Math.round(num(v.pause, 'pause', runSeconds / 2) * 1000), load);
   }
 }

@@ -5,6 +5,7 @@ import { createBroker } from '../../src/index.js';
 import { PassThrough } from 'node:stream';
 import { run } from '../../src/cli/bench.js';
 import { bench } from './run-bench.js';
+import { slow } from '../../src/bench/scenarios.js';
 
 
 test('culex bench sub and pub against an in-process broker report sane JSON', async (t) => {
@@ -43,4 +44,26 @@ test('culex bench refuses an unbounded run and an unknown scenario', async () =>
   const io = { stdout: new PassThrough(), stderr: new PassThrough() };
   assert.equal(await run(['pub', '-d', '0'], io), 1);
   assert.equal(await run(['frobnicate'], io), 1);
+});
+
+test('slow scenario: fast subscribers in group main, one paused subscriber in group slow; everyone gets every message', async (t) => {
+  const plan = slow(3, 2, 400, { qos: 1, payloadBytes: 16, ratePerSecond: 0, maxCount: 0, inflight: 1000 });
+  assert.deepEqual(plan.subscribers.map((s) => [s.id, s.filter, s.group, s.pauseMs]),
+    [[0, 'bench/#', 'main', 0], [1, 'bench/#', 'main', 0], [2, 'bench/#', 'slow', 400]]);
+  assert.deepEqual(plan.publishers.map((p) => [p.topic, p.inflight]), [['bench/0', 1000], ['bench/1', 1000], ['bench/2', 1000]]);
+  // Without fast subscribers the paused one is the result.
+  assert.deepEqual(slow(1, 0, 400, plan.publishers[0]!).subscribers.map((s) => s.group), ['main']);
+
+  const broker = createBroker({ maxInflight: 65_535, maxQueuedMessages: 0 });
+  const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
+  t.after(() => broker.close());
+  const { code, json } = await bench(['slow', '-p', String(port), '-q', '1', '--publishers', '4', '--subscribers', '1',
+    '--pause', '0.4', '-d', '0.8', '-w', '0.2', '--drain', '5000', '--workers', '1', '--json']);
+  assert.equal(code, 0, JSON.stringify(json));
+  assert.equal(json['subscribers'], 2);
+  const acked = json['acked'] as number;
+  assert.ok(acked > 0);
+  assert.deepEqual(json['receivedByGroup'], { main: acked, slow: acked });
+  assert.equal(json['lost'], 0);
+  assert.equal(json['duplicates'], 0);
 });
