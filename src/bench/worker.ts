@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Counters, ConnPlan, Endpoint, FromWorker, PubSubPlan, ToWorker, WorkerResult } from './messages.js';
+import { BareConnections } from './bare-conn.js';
 import { MqttSocket } from './mqtt-socket.js';
 import { loadWebSocket, type WsModule } from './transport.js';
 import { Publisher } from './publisher.js';
@@ -16,6 +17,8 @@ const MAX_ERROR_SAMPLES = 5;
 
 class Worker {
   readonly #sockets: MqttSocket[] = [];
+  /** `conn` over TCP: the lean connections (bare-conn.ts). */
+  #bare: BareConnections | undefined;
   readonly #publishers: Publisher[] = [];
   readonly #subscribers: Subscriber[] = [];
   readonly #groups = new Map<string, GroupStats>();
@@ -85,6 +88,7 @@ class Worker {
         });
         for (const p of this.#publishers) p.conn.abort();
         for (const s of this.#sockets) s.close();
+        this.#bare?.closeAll();
         return;
     }
   }
@@ -199,6 +203,26 @@ class Worker {
 
   async #openConnections(plan: ConnPlan): Promise<void> {
     const started = performance.now();
+    if (plan.transport.kind === 'tcp') {
+      this.#bare = new BareConnections(plan, {
+        onConnected: () => {
+          this.#connected++;
+        },
+        onFailed: (index, reason) => {
+          this.#connectFailures++;
+          this.#fail(`conn${index} could not connect: ${reason}`);
+        },
+        onDropped: (index, reason) => {
+          if (this.#isStopped) return;
+          this.#dropped++;
+          this.#fail(`conn${index} disconnected: ${reason}`);
+        },
+      });
+      await this.#bare.open(plan.first, plan.count, plan.concurrency, plan.ratePerSecond > 0 ? 1000 / plan.ratePerSecond : 0);
+      this.#connectMs = performance.now() - started;
+      send({ type: 'connected', counters: this.counters(), connectMs: this.#connectMs });
+      return;
+    }
     const indexes = Array.from({ length: plan.count }, (_, i) => plan.first + i);
     const intervalMs = plan.ratePerSecond > 0 ? 1000 / plan.ratePerSecond : 0;
     await mapLimited(indexes, plan.concurrency, async (index, i) => {
