@@ -16,6 +16,12 @@
  * (TCP then slows the publisher down) until the socket drains — for at most `publisherHoldMs` per episode, after
  * which this connection counts as slow and holds no one until it drains, so one stuck subscriber cannot stall the
  * publishers for long.
+ *
+ * Fair turns: a subscriber limited by a small in-flight window gets one window per round trip, and the round trip
+ * includes the broker's turn. While such a subscriber waits (SessionCounters.windowWaitAtMs), each connection takes
+ * at most PUBLISHES_PER_TURN PUBLISH packets per turn. `culex bench slow --publishers 20 -q 1` against the defaults
+ * (window 20, queue 1000), 3 runs each: the fast subscriber got 459-546 msg/s without it, 4,123-5,954 with it
+ * (Mosquitto, same defaults: 6,405-7,107). With large windows, as bench:compare runs, it never applies.
  */
 import type { Duplex } from 'node:stream';
 import { Decoder } from '../protocol/decoder.js';
@@ -33,6 +39,11 @@ import { Output } from './output.js';
 import type { Session, SessionLink } from './session.js';
 import { OutboundTopicAliases, type AliasPlan } from './topic-aliases.js';
 import type { TransportInfo } from './transport-info.js';
+
+/** PUBLISH packets a connection takes per turn while a subscriber waits on its window (see `#pump`). */
+const PUBLISHES_PER_TURN = 64;
+/** How recent (ms) such a wait must be for the limit to apply. */
+const WINDOW_WAIT_RECENT_MS = 100;
 
 /** `authenticating`: an MQTT 5 enhanced authentication exchange runs between CONNECT and CONNACK (AUTH only). */
 export type ConnectionState = 'awaitingConnect' | 'connecting' | 'authenticating' | 'connected' | 'closed';
@@ -94,6 +105,8 @@ export class Connection implements SessionLink {
   /** Filled by the authentication chain (token expiry, a link's per-client data); created only when asked for. */
   #auth: AuthState | undefined;
   #isPumpPaused = false;
+  /** Took its share of PUBLISH packets this turn; the rest of its input waits for the next turn (see `#pump`). */
+  #isYielding = false;
   #droppedCount = 0;
   /** Packets written this turn, joined and handed to the stream by `flush()`. */
   readonly #output = new Output();
@@ -159,6 +172,14 @@ export class Connection implements SessionLink {
     if (!conn.#isPumpPaused) conn.#pump();
   }
 
+  static #endYield(conn: Connection): void {
+    conn.#isYielding = false;
+    if (conn.state === 'closed') return;
+    if (conn.#inputHolds === 0) conn.stream.resume();
+    if (!conn.#isPumpPaused) conn.#pump();
+    conn.broker.flushWritten();
+  }
+
   get info(): ClientInfo {
     return this.#info ??= new ConnectionInfo(this.clientId, this.username, this.remoteAddress, this.protocolVersion,
       this.transport, this.#auth);
@@ -208,9 +229,15 @@ export class Connection implements SessionLink {
     this.finish('socketError');
   }
 
-  /** Takes packets from the decoder until it needs more bytes or a handler goes asynchronous. */
+  /**
+   * Takes packets from the decoder until it needs more bytes or a handler goes asynchronous. Fairness: while some
+   * connected subscriber's delivery waits on a small in-flight window (SessionCounters.windowWaitAtMs, recent), a
+   * connection takes at most PUBLISHES_PER_TURN PUBLISH packets and leaves the rest of its input to the next turn.
+   * Otherwise publishers with deep backlogs make every turn long, and such a subscriber gets one window per turn.
+   */
   #pump(): void {
-    while (!this.#isPumpPaused && this.#inputHolds === 0 && this.state !== 'closed') {
+    let publishes = 0;
+    while (!this.#isPumpPaused && !this.#isYielding && this.#inputHolds === 0 && this.state !== 'closed') {
       let packet: Packet | null;
       try {
         packet = this.decoder.next();
@@ -219,6 +246,15 @@ export class Connection implements SessionLink {
         return;
       }
       if (packet === null) return;
+      if (packet.type === 3 && ++publishes === PUBLISHES_PER_TURN) {
+        publishes = 0;
+        if (Date.now() - this.broker.stats.sessionCounters.windowWaitAtMs < WINDOW_WAIT_RECENT_MS) {
+          // This PUBLISH is handled below; what follows it waits for the next turn.
+          this.#isYielding = true;
+          this.stream.pause();
+          setImmediate(Connection.#endYield, this);
+        }
+      }
       this.broker.stats.messagesReceived++;
       if (this.broker.options.isVerbose) this.broker.logger.debug(packetLine('in', packet.type === 1 ? packet.clientId : this.label, describePacket(packet)));
       let pending: Promise<void> | void;

@@ -54,9 +54,18 @@ export interface SessionLimits {
 
 export interface SessionCounters {
   messagesDropped: number;
+  /**
+   * When (Date.now()) a connected session with a small in-flight window (at most WAITING_WINDOW) last had an
+   * acknowledgement while messages waited in its queue: its delivery rate is one window per round trip, and the
+   * round trip includes the broker's turn. Connections then take fewer PUBLISH packets per turn (connection.ts).
+   */
+  windowWaitAtMs: number;
   /** Told of a session's 1st drop and every 1,000th after, so drops are logged without flooding the log. */
   onDrop?: (clientId: string, droppedTotal: number, reason: string) => void;
 }
+
+/** In-flight windows up to this size count as small for `SessionCounters.windowWaitAtMs`. */
+const WAITING_WINDOW = 1024;
 
 export class Session {
   readonly clientId: string;
@@ -235,6 +244,7 @@ export class Session {
   acknowledge(packetId: number): boolean {
     const entry = this.inflight.get(packetId);
     if (entry === undefined || entry.qos !== 1) return false;
+    this.#noteWindowWait();
     this.#remove(entry);
     this.fillWindow();
     return true;
@@ -258,9 +268,17 @@ export class Session {
   complete(packetId: number): boolean {
     const entry = this.inflight.get(packetId);
     if (entry === undefined || entry.state !== 'pubrel') return false;
+    this.#noteWindowWait();
     this.#remove(entry);
     this.fillWindow();
     return true;
+  }
+
+  /** An acknowledgement came while messages wait behind a small window (see SessionCounters.windowWaitAtMs). */
+  #noteWindowWait(): void {
+    if (this.queuedCount > 0 && this.link !== null && this.#window() <= WAITING_WINDOW) {
+      this.#counters.windowWaitAtMs = Date.now();
+    }
   }
 
   /** Moves queued messages into the window while it has room and a connection is attached. */

@@ -22,5 +22,5 @@ export class Stats {
   holdTimeouts = 0;
   protocolErrors = 0;
   /** Shared with sessions: messages dropped because a queue was full. */
-  readonly sessionCounters: SessionCounters = { messagesDropped: 0 };
+  readonly sessionCounters: SessionCounters = { messagesDropped: 0, windowWaitAtMs: 0 };
 }
