@@ -20,8 +20,9 @@
  * Fair turns: a subscriber limited by a small in-flight window gets one window per round trip, and the round trip
  * includes the broker's turn. While such a subscriber waits (SessionCounters.windowWaitAtMs), each connection takes
  * at most PUBLISHES_PER_TURN PUBLISH packets per turn. `culex bench slow --publishers 20 -q 1` against the defaults
- * (window 20, queue 1000), 3 runs each: the fast subscriber got 459-546 msg/s without it, 4,123-5,954 with it
- * (Mosquitto, same defaults: 6,405-7,107). With large windows, as bench:compare runs, it never applies.
+ * (window 20, queue 1000), pinned, 2-4 runs each: the fast subscriber got 386-546 msg/s without it and 2,371-3,969
+ * with it (Mosquitto, same defaults: 6,405-7,107); with 1 KiB payloads 257-306 and 1,498-3,218 (Mosquitto 4,810).
+ * With large windows, as bench:compare runs, it never applies.
  */
 import type { Duplex } from 'node:stream';
 import { Decoder } from '../protocol/decoder.js';
@@ -107,6 +108,8 @@ export class Connection implements SessionLink {
   #isPumpPaused = false;
   /** Took its share of PUBLISH packets this turn; the rest of its input waits for the next turn (see `#pump`). */
   #isYielding = false;
+  /** PUBLISH packets taken since the last yield or count reset (see `#pump`), across chunks. */
+  #publishesTaken = 0;
   #droppedCount = 0;
   /** Packets written this turn, joined and handed to the stream by `flush()`. */
   readonly #output = new Output();
@@ -236,7 +239,6 @@ export class Connection implements SessionLink {
    * Otherwise publishers with deep backlogs make every turn long, and such a subscriber gets one window per turn.
    */
   #pump(): void {
-    let publishes = 0;
     while (!this.#isPumpPaused && !this.#isYielding && this.#inputHolds === 0 && this.state !== 'closed') {
       let packet: Packet | null;
       try {
@@ -246,8 +248,10 @@ export class Connection implements SessionLink {
         return;
       }
       if (packet === null) return;
-      if (packet.type === 3 && ++publishes === PUBLISHES_PER_TURN) {
-        publishes = 0;
+      // Counted on the connection, not per chunk: a turn can bring one socket many small chunks (large payloads, TLS
+      // records, WebSocket frames). Without a recent window wait the count just starts again.
+      if (packet.type === 3 && ++this.#publishesTaken === PUBLISHES_PER_TURN) {
+        this.#publishesTaken = 0;
         if (Date.now() - this.broker.stats.sessionCounters.windowWaitAtMs < WINDOW_WAIT_RECENT_MS) {
           // This PUBLISH is handled below; what follows it waits for the next turn.
           this.#isYielding = true;
