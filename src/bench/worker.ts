@@ -203,6 +203,7 @@ class Worker {
 
   async #openConnections(plan: ConnPlan): Promise<void> {
     const started = performance.now();
+    const intervalMs = plan.ratePerSecond > 0 ? 1000 / plan.ratePerSecond : 0;
     if (plan.transport.kind === 'tcp') {
       this.#bare = new BareConnections(plan, {
         onConnected: () => {
@@ -218,23 +219,21 @@ class Worker {
           this.#fail(`conn${index} disconnected: ${reason}`);
         },
       });
-      await this.#bare.open(plan.first, plan.count, plan.concurrency, plan.ratePerSecond > 0 ? 1000 / plan.ratePerSecond : 0);
-      this.#connectMs = performance.now() - started;
-      send({ type: 'connected', counters: this.counters(), connectMs: this.#connectMs });
-      return;
+      await this.#bare.open(plan.first, plan.count, plan.concurrency, intervalMs);
+    } else {
+      const indexes = Array.from({ length: plan.count }, (_, i) => plan.first + i);
+      await mapLimited(indexes, plan.concurrency, async (index, i) => {
+        if (intervalMs > 0) {
+          const wait = started + i * intervalMs - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        }
+        await this.#dial(plan, index, 'conn');
+      });
     }
-    const indexes = Array.from({ length: plan.count }, (_, i) => plan.first + i);
-    const intervalMs = plan.ratePerSecond > 0 ? 1000 / plan.ratePerSecond : 0;
-    await mapLimited(indexes, plan.concurrency, async (index, i) => {
-      if (intervalMs > 0) {
-        const wait = started + i * intervalMs - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      }
-      await this.#dial(plan, index, 'conn');
-    });
     this.#connectMs = performance.now() - started;
     send({ type: 'connected', counters: this.counters(), connectMs: this.#connectMs });
   }
+
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight. */

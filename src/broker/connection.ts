@@ -106,8 +106,6 @@ export class Connection implements SessionLink {
   /** Filled by the authentication chain (token expiry, a link's per-client data); created only when asked for. */
   #auth: AuthState | undefined;
   #isPumpPaused = false;
-  /** Took its share of PUBLISH packets this turn; the rest of its input waits for the next turn (see `#pump`). */
-  #isYielding = false;
   /** PUBLISH packets taken since the last yield or count reset (see `#pump`), across chunks. */
   #publishesTaken = 0;
   #droppedCount = 0;
@@ -121,7 +119,10 @@ export class Connection implements SessionLink {
   /** Publishers whose input this connection holds paused, while backed up. */
   #heldPublishers: Set<Connection> | undefined;
   #holdTimer: NodeJS.Timeout | undefined;
-  /** How many backed-up connections hold this connection's input paused. */
+  /**
+   * Holds on this connection's input (its stream paused): one per backed-up connection it publishes to, and one
+   * while it waits for its next turn after a fair-turn yield.
+   */
   #inputHolds = 0;
   #drainTimer: NodeJS.Timeout | undefined;
   #info: ConnectionInfo | undefined;
@@ -175,10 +176,9 @@ export class Connection implements SessionLink {
     if (!conn.#isPumpPaused) conn.#pump();
   }
 
+  /** The next turn after a fair-turn yield: drops its input hold and, if it was the last, takes the rest. */
   static #endYield(conn: Connection): void {
-    conn.#isYielding = false;
-    if (conn.state === 'closed') return;
-    if (conn.#inputHolds === 0) conn.stream.resume();
+    if (!conn.#releaseInputHold()) return;
     if (!conn.#isPumpPaused) conn.#pump();
     conn.broker.flushWritten();
   }
@@ -239,7 +239,7 @@ export class Connection implements SessionLink {
    * Otherwise publishers with deep backlogs make every turn long, and such a subscriber gets one window per turn.
    */
   #pump(): void {
-    while (!this.#isPumpPaused && !this.#isYielding && this.#inputHolds === 0 && this.state !== 'closed') {
+    while (!this.#isPumpPaused && this.#inputHolds === 0 && this.state !== 'closed') {
       let packet: Packet | null;
       try {
         packet = this.decoder.next();
@@ -253,9 +253,9 @@ export class Connection implements SessionLink {
       if (packet.type === 3 && ++this.#publishesTaken === PUBLISHES_PER_TURN) {
         this.#publishesTaken = 0;
         if (Date.now() - this.broker.stats.sessionCounters.windowWaitAtMs < WINDOW_WAIT_RECENT_MS) {
-          // This PUBLISH is handled below; what follows it waits for the next turn.
-          this.#isYielding = true;
-          this.stream.pause();
+          // This PUBLISH is handled below; what follows it waits for the next turn, held like a backed-up
+          // subscriber holds its publishers.
+          this.#pauseInput();
           setImmediate(Connection.#endYield, this);
         }
       }
@@ -388,10 +388,16 @@ export class Connection implements SessionLink {
   }
 
   #resumeInput(): void {
-    if (--this.#inputHolds !== 0 || this.state === 'closed') return;
-    this.stream.resume();
+    if (!this.#releaseInputHold()) return;
     // Packets decoded before the hold are taken next turn, never re-entrantly from another connection's handler.
     setImmediate(Connection.#resumeHeldPump, this);
+  }
+
+  /** Drops one input hold; true when it was the last and the stream reads again. */
+  #releaseInputHold(): boolean {
+    if (--this.#inputHolds !== 0 || this.state === 'closed') return false;
+    this.stream.resume();
+    return true;
   }
 
   sendPacket(packet: Packet): void {

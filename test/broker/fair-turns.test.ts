@@ -4,7 +4,7 @@
  * gets one window per turn). Clients are in-memory Duplex streams: a chunk is handled inside `push()`, so the test
  * can count what the broker took before the turn ends.
  */
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -57,15 +57,21 @@ async function waitingSubscriber(broker: Broker, publisher: MemoryClient, window
   publisher.packets.length = 0;
 }
 
+/** A default broker (window 20) with a publisher and a subscriber waiting behind its window. */
+async function withWaitingSubscriber(t: TestContext): Promise<{ broker: Broker; publisher: MemoryClient }> {
+  const broker = createBroker();
+  t.after(() => broker.close());
+  const publisher = await connected(broker, 'pub');
+  await waitingSubscriber(broker, publisher);
+  return { broker, publisher };
+}
+
 async function allAcked(client: MemoryClient, count: number): Promise<void> {
   for (let turn = 0; turn < 50 && client.packets.filter((p) => p.type === 'puback').length < count; turn++) await nextTurn();
 }
 
 test('while a subscriber waits on a window of 20, a chunk of 200 PUBLISH is taken at most 64 per turn, and every one is acknowledged', async (t) => {
-  const broker = createBroker();
-  t.after(() => broker.close());
-  const publisher = await connected(broker, 'pub');
-  await waitingSubscriber(broker, publisher);
+  const { broker, publisher } = await withWaitingSubscriber(t);
 
   const before = broker.stats.publishReceived;
   publisher.send(burst(200));
@@ -84,10 +90,7 @@ test('while a subscriber waits on a window of 20, a chunk of 200 PUBLISH is take
 });
 
 test('the limit counts across chunks: 200 PUBLISH packets in 200 chunks of one turn are taken 64 per turn too', async (t) => {
-  const broker = createBroker();
-  t.after(() => broker.close());
-  const publisher = await connected(broker, 'pub');
-  await waitingSubscriber(broker, publisher);
+  const { broker, publisher } = await withWaitingSubscriber(t);
 
   const before = broker.stats.publishReceived;
   for (let i = 1; i <= 200; i++) publisher.send(burst(1, i));
