@@ -15,6 +15,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { ConnPlan } from './messages.js';
 import type { Transport } from './transport.js';
 import { sleep, sumCounters, WorkerHandle, type ProgressSink } from './coordinator.js';
+import { buildDialer } from './native-dialer.js';
 
 export interface ConnOptions {
   readonly host: string;
@@ -32,8 +33,15 @@ export interface ConnOptions {
   readonly sourceAddresses: readonly string[];
   readonly clientPrefix: string;
   readonly connectTimeoutMs: number;
+  /**
+   * What makes TCP connections: 'native' the C dialer (built on first use; an error if it cannot be), 'node' the
+   * Node one, 'auto' native when it can be built and Node otherwise. TLS and WebSocket always use Node.
+   */
+  readonly dialer: DialerChoice;
   readonly progress: ProgressSink;
 }
+
+export type DialerChoice = 'auto' | 'native' | 'node';
 
 export interface ConnResult {
   readonly scenario: 'conn';
@@ -49,6 +57,9 @@ export interface ConnResult {
   readonly connectRate: number;
   readonly sourceAddresses: number;
   readonly workers: number;
+  /** What made the connections, and why not the native dialer when 'auto' fell back to Node. */
+  readonly dialer: 'native' | 'node';
+  readonly dialerNote?: string;
   readonly rssBeforeKiB?: number;
   readonly rssAfterKiB?: number;
   readonly rssPerConnectionBytes?: number;
@@ -117,8 +128,24 @@ export function readRssKiB(pid: number): number {
   return Number(match[1]);
 }
 
+/** The native dialer's path, or undefined for Node with the reason (see ConnOptions.dialer). */
+async function chooseDialer(options: ConnOptions): Promise<{ path?: string; note?: string }> {
+  if (options.transport.kind !== 'tcp') {
+    if (options.dialer === 'native') throw new Error(`the native dialer makes plain TCP connections only, not ${options.transport.kind}`);
+    return {};
+  }
+  if (options.dialer === 'node') return {};
+  try {
+    return { path: await buildDialer() };
+  } catch (err) {
+    if (options.dialer === 'native') throw err;
+    return { note: `${(err as Error).message}; the Node dialer costs the generator more CPU per connection` };
+  }
+}
+
 export async function runConn(options: ConnOptions): Promise<ConnResult> {
   const target = resolveCount(options);
+  const dialer = await chooseDialer(options);
   const total = target.count;
   const ownLimit = openFileLimit('self') ?? Number.POSITIVE_INFINITY;
   const neededWorkers = Math.ceil(total / Math.max(1, ownLimit - WORKER_FD_MARGIN));
@@ -130,6 +157,7 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
       kind: 'conn', host: options.host, port: options.port, transport: options.transport, localAddresses: options.sourceAddresses,
       clientPrefix: options.clientPrefix, connectTimeoutMs: options.connectTimeoutMs, first, count: end - first,
       ratePerSecond: options.ratePerSecond / count, concurrency: options.concurrency,
+      ...(dialer.path !== undefined ? { dialerPath: dialer.path } : {}),
     };
   });
   const workers = plans.map(() => new WorkerHandle());
@@ -177,6 +205,8 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
       connectRate: Math.round(sum.connected / Math.max(connectSeconds, 1e-3)),
       sourceAddresses: options.sourceAddresses.length,
       workers: plans.length,
+      dialer: dialer.path !== undefined ? 'native' : 'node',
+      ...(dialer.note !== undefined ? { dialerNote: dialer.note } : {}),
       ...(rssBefore !== undefined && rssAfter !== undefined ? {
         rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter,
         rssPerConnectionBytes: Math.round(((rssAfter - rssBefore) * 1024) / Math.max(1, sum.connected)),

@@ -63,6 +63,8 @@ export interface ConnPlan extends Endpoint {
   /** Connections per second for this worker; 0 = as fast as `concurrency` allows. */
   readonly ratePerSecond: number;
   readonly concurrency: number;
+  /** TCP: the built native dialer to make the connections with (native-dialer.ts); absent = the Node dialer. */
+  readonly dialerPath?: string;
 }
 
 export type WorkerPlan = PubSubPlan | ConnPlan;

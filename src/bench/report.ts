@@ -65,7 +65,8 @@ export function formatConn(r: ConnResult): string {
     lines.push(`  broker CPU while connecting ${r.brokerCpuSeconds} s: ` +
       `${number.format(r.brokerCpuUsPerConnection)} µs per connection`);
   }
-  lines.push(`  generator CPU ${r.loadCpuCores} cores`);
+  lines.push(`  generator CPU ${r.loadCpuCores} cores, ${r.dialer} dialer`);
+  if (r.dialerNote !== undefined) lines.push(`  ${r.dialerNote}`);
   for (const e of r.errorSamples) lines.push(`  error: ${e}`);
   return `${lines.join('\n')}\n`;
 }

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Counters, ConnPlan, Endpoint, FromWorker, PubSubPlan, ToWorker, WorkerResult } from './messages.js';
-import { BareConnections } from './bare-conn.js';
+import { BareConnections, type BareConnEvents } from './bare-conn.js';
+import { NativeConnections } from './native-dialer.js';
 import { MqttSocket } from './mqtt-socket.js';
 import { loadWebSocket, type WsModule } from './transport.js';
 import { Publisher } from './publisher.js';
@@ -17,8 +18,8 @@ const MAX_ERROR_SAMPLES = 5;
 
 class Worker {
   readonly #sockets: MqttSocket[] = [];
-  /** `conn` over TCP: the lean connections (bare-conn.ts). */
-  #bare: BareConnections | undefined;
+  /** `conn` over TCP: the native dialer's connections (native-dialer.ts), or the lean Node ones (bare-conn.ts). */
+  #bare: BareConnections | NativeConnections | undefined;
   readonly #publishers: Publisher[] = [];
   readonly #subscribers: Subscriber[] = [];
   readonly #groups = new Map<string, GroupStats>();
@@ -106,7 +107,8 @@ class Worker {
     return {
       sent, acked, received, receivedMain: this.#groups.get('main')?.received ?? 0,
       connected: this.#connected, dropped: this.#dropped, connectFailures: this.#connectFailures, errors: this.#errors,
-      cpuUs: cpu.user + cpu.system,
+      // The native dialer is a process of its own: its CPU is the generator's too.
+      cpuUs: cpu.user + cpu.system + (this.#bare instanceof NativeConnections ? this.#bare.cpuUs : 0),
     };
   }
 
@@ -205,7 +207,7 @@ class Worker {
     const started = performance.now();
     const intervalMs = plan.ratePerSecond > 0 ? 1000 / plan.ratePerSecond : 0;
     if (plan.transport.kind === 'tcp') {
-      this.#bare = new BareConnections(plan, {
+      const events: BareConnEvents = {
         onConnected: () => {
           this.#connected++;
         },
@@ -218,7 +220,8 @@ class Worker {
           this.#dropped++;
           this.#fail(`conn${index} disconnected: ${reason}`);
         },
-      });
+      };
+      this.#bare = plan.dialerPath !== undefined ? new NativeConnections(plan.dialerPath, plan, events) : new BareConnections(plan, events);
       await this.#bare.open(plan.first, plan.count, plan.concurrency, intervalMs);
     } else {
       const indexes = Array.from({ length: plan.count }, (_, i) => plan.first + i);

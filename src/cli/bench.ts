@@ -34,7 +34,8 @@ const flags = {
   workers: { type: 'string' },
   'source-addresses': { type: 'string' },
   'connect-rate': { type: 'string', default: '0' },
-  concurrency: { type: 'string', default: '100' },
+  concurrency: { type: 'string', default: '20' },
+  dialer: { type: 'string', default: 'auto' },
   pid: { type: 'string' },
   pause: { type: 'string' },
   'bg-rate': { type: 'string', default: '20000' },
@@ -129,12 +130,17 @@ async function runScenario(name: ScenarioName, v: Values, io: CliIo): Promise<nu
   const connectTimeoutMs = 10_000;
 
   if (name === 'conn') {
+    const dialer = v.dialer ?? 'auto';
+    if (dialer !== 'auto' && dialer !== 'native' && dialer !== 'node') {
+      throw new UsageError(`--dialer must be auto, native or node, got '${dialer}'`);
+    }
+    if (dialer === 'native' && transport.kind !== 'tcp') throw new UsageError(`--dialer native makes plain TCP connections only, not ${transport.kind}`);
     const result = await runConn({
       host, port, transport, count: v.clients === 'max' ? 'max' : int(v.clients, 'clients', 1000, 1), ratePerSecond: num(v['connect-rate'], 'connect-rate', 0),
-      concurrency: int(v.concurrency, 'concurrency', 100, 1), workers, holdSeconds: num(v.duration, 'duration', 5),
+      concurrency: int(v.concurrency, 'concurrency', 20, 1), workers, holdSeconds: num(v.duration, 'duration', 5),
       pid: v.pid === undefined ? undefined : int(v.pid, 'pid', 0, 1),
       sourceAddresses: sourceAddresses(host, int(v['source-addresses'], 'source-addresses', host.startsWith('127.') ? 16 : 0)),
-      clientPrefix, connectTimeoutMs, progress,
+      clientPrefix, connectTimeoutMs, dialer, progress,
     });
     if (progress !== undefined) io.stderr.write('\r\x1b[K');
     io.stdout.write(v.json ? `${JSON.stringify({ ...result, transport: transport.kind })}\n` : formatConn(result));

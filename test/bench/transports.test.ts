@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
@@ -138,6 +140,37 @@ test('culex bench refuses --url with --port, --ca without TLS, and -c max withou
   assert.equal(await run(['fanin', '-u', 'mqtt://127.0.0.1:1', '-p', '1'], io), 1);
   assert.equal(await run(['fanin', '--ca', 'x.pem'], io), 1);
   assert.equal(await run(['conn', '-c', 'max', '-p', '1'], io), 1);
+  assert.equal(await run(['conn', '--dialer', 'fast', '-p', '1'], io), 1);
+  assert.equal(await run(['conn', '--dialer', 'native', '-u', 'mqtts://127.0.0.1:1'], io), 1);
+});
+
+test('culex bench conn without a C compiler: --dialer auto falls back to Node and says why, --dialer native fails', async (t) => {
+  const broker = createBroker();
+  const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
+  const saved = { CC: process.env['CC'], XDG_CACHE_HOME: process.env['XDG_CACHE_HOME'] };
+  const cache = mkdtempSync(join(tmpdir(), 'culex-cache-'));
+  // An empty cache, so nothing built before is found, and a "compiler" that always fails.
+  process.env['XDG_CACHE_HOME'] = cache;
+  process.env['CC'] = 'false';
+  t.after(async () => {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+    rmSync(cache, { recursive: true, force: true });
+    await broker.close();
+  });
+  const args = ['conn', '-p', String(port), '-c', '3', '-d', '0', '--workers', '1', '--json'];
+  const auto = await bench(args);
+  assert.equal(auto.code, 0, JSON.stringify(auto.json));
+  assert.equal(auto.json['held'], 3);
+  assert.equal(auto.json['dialer'], 'node');
+  assert.match(String(auto.json['dialerNote']), /cannot build the native dialer: false -O2/);
+  const io = { stdout: new PassThrough(), stderr: new PassThrough() };
+  let err = '';
+  io.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  assert.equal(await run([...args.slice(0, -1), '--dialer', 'native'], io), 1);
+  assert.match(err, /cannot build the native dialer/);
 });
 
 test('culex bench conn -c max opens as many connections as the broker\'s open-file limit allows, and holds them', async (t) => {
@@ -157,6 +190,8 @@ test('culex bench conn -c max opens as many connections as the broker\'s open-fi
   assert.equal(r.json['requested'], limit - (r.json['brokerFdsBefore'] as number) - 32);
   assert.equal(r.json['connected'], r.json['requested']);
   assert.equal(r.json['held'], r.json['connected']);
+  // This machine has a C compiler (the CI's too): the connections come from the native dialer.
+  assert.equal(r.json['dialer'], 'native', JSON.stringify(r.json));
   // The broker's CPU while connecting and the generator's: measured, so present and plausible (a connection costs
   // the broker some CPU, never a second).
   assert.equal(typeof r.json['brokerCpuSeconds'], 'number');
