@@ -9,7 +9,7 @@
  * scenarios: compare/cases.ts; the report (BENCHMARKS.md, with its Method section): compare/summary.ts. The raw
  * results go to a JSON file in the run's temporary directory.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -101,8 +101,33 @@ function cpuProbe(): [number, number] {
   return [probeOn(0), probeOn(1)];
 }
 
+/**
+ * How late a 1 ms timer fires in an otherwise idle process, p99 over 1 s, on each of the two CPUs at once: the
+ * scheduling noise of the host, which a latency probe's p99 cannot go below (a shared virtual machine's vCPUs are
+ * descheduled for milliseconds at times). Taken before each latency run.
+ */
+const JITTER = 'const l=[];let last=performance.now();const end=last+1000;const t=setInterval(()=>{const n=performance.now();'
+  + 'l.push(n-last-1);last=n;if(n>=end){clearInterval(t);l.sort((a,b)=>a-b);'
+  + 'process.stdout.write(String(Math.max(0,l[Math.floor(l.length*0.99)])))}},1)';
+
+function jitterOn(cpu: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    execFile('taskset', ['-c', String(cpu), process.execPath, '-e', JITTER], { encoding: 'utf8' }, (err, stdout) => {
+      if (err !== null) reject(err);
+      else resolve(Math.round(Number(stdout) * 100) / 100);
+    });
+  });
+}
+
+async function jitterProbe(): Promise<[number, number]> {
+  const [a, b] = await Promise.all([jitterOn(0), jitterOn(1)]);
+  return [a, b];
+}
+
 async function runOne(env: Env, broker: Broker, c: Case, round: number, runDir: string): Promise<Run> {
   const probeMs = cpuProbe();
+  const jitterMs = c.kind === 'latency' ? await jitterProbe() : undefined;
+  const probes = { probeMs, ...(jitterMs !== undefined ? { jitterMs } : {}) };
   const port = await freePort();
   const tlsPort = c.transport === 'tls' ? await freePort() : undefined;
   const wsPort = c.transport === 'ws' ? await freePort() : undefined;
@@ -132,12 +157,12 @@ async function runOne(env: Env, broker: Broker, c: Case, round: number, runDir: 
         else reject(new Error(`culex bench exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
       });
     });
-    return { caseId: c.id, broker: broker.name, round, probeMs, result: JSON.parse(out) as Record<string, unknown> };
+    return { caseId: c.id, broker: broker.name, round, ...probes, result: JSON.parse(out) as Record<string, unknown> };
   } catch (err) {
     const lines = stderr.trim().split('\n');
     // An uncaught exception ends with Node's version line: keep the error line itself.
     const tail = [...new Set([...lines.filter((l) => /Error|error:/.test(l)).slice(0, 1), ...lines.slice(-2)])].join(' | ');
-    return { caseId: c.id, broker: broker.name, round, probeMs, error: `${(err as Error).message}${tail ? ` [broker: ${tail}]` : ''}` };
+    return { caseId: c.id, broker: broker.name, round, ...probes, error: `${(err as Error).message}${tail ? ` [broker: ${tail}]` : ''}` };
   } finally {
     await stopBroker(child);
     rmSync(runDir, { recursive: true, force: true });

@@ -17,7 +17,7 @@ import { matching } from '../../src/bench/scenarios.js';
 import { parseBrokerUrl } from '../../src/bench/transport.js';
 import { readCpuSeconds } from '../../src/bench/conn.js';
 import { allCases, selectCases } from '../../bench/compare/cases.js';
-import { probeLine, problems, summarize, type Run } from '../../bench/compare/summary.js';
+import { jitterLine, probeLine, problems, summarize, type Run } from '../../bench/compare/summary.js';
 import { LITERALS, prng, referenceMatches } from '../helpers/topic-reference.js';
 
 const fixture = (name: string): string => new URL(`fixtures/${name}`, import.meta.url).pathname;
@@ -263,6 +263,16 @@ test('bench:compare report: a run after a slow CPU probe is flagged as host slow
   const outlier = [probedRun(1, [30, 70]), ...Array.from({ length: 9 }, (_, i) => probedRun(i + 2, [70, 72]))];
   assert.deepEqual(problems(outlier), []);
   assert.equal(probeLine([{ caseId: 'x', broker: 'Culex', round: 1, result: {} }]), undefined);
+});
+
+const latencyRun = (round: number, jitterMs?: [number, number]): Run =>
+  ({ caseId: 'latency-q1', broker: 'Culex', round, ...(jitterMs !== undefined ? { jitterMs } : {}), result: {} });
+
+test('bench:compare report: the timer jitter before the latency runs goes into the header, lowest, median, highest', () => {
+  assert.equal(jitterLine([latencyRun(1, [0.4, 3.1]), latencyRun(2, [0.6, 0.5]), latencyRun(3)]), 'Host timer jitter before each latency run '
+    + '(how late a 1 ms timer fires in an idle process, p99 over 1 s, each CPU): lowest 0.4 ms, median 0.6 ms, highest '
+    + '3.1 ms. A latency p99 near these values is the host\'s, not the broker\'s');
+  assert.equal(jitterLine([latencyRun(1)]), undefined);
 });
 
 test('culex bench --persistent connects subscribers with clean session 0, publishers with clean session 1', async (t) => {
