@@ -200,8 +200,9 @@ async function main(): Promise<void> {
   }
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'culex-compare-'));
   const dist = path.join(tmp, 'dist');
-  // The build finds packages (ws, lmdb), package.json (version) and src/cli/help relative to itself: link them in.
-  for (const entry of ['node_modules', 'package.json', 'src']) symlinkSync(path.join(root, entry), path.join(tmp, entry));
+  // The build finds packages (ws, lmdb), package.json (version), src/cli/help and the native dialer's source
+  // relative to itself: link them in.
+  for (const entry of ['node_modules', 'package.json', 'src', 'native']) symlinkSync(path.join(root, entry), path.join(tmp, entry));
   process.stderr.write(`building src/ into ${dist} ...\n`);
   execFileSync('npx', ['tsc', '-p', 'tsconfig.json', '--outDir', dist, '--declaration', 'false', '--sourceMap', 'false'], { cwd: root, stdio: 'inherit' });
   const env: Env = { root, dist, ...makeCertificate(tmp) };

@@ -30,6 +30,12 @@ export interface CaseOptions {
  */
 export const LATENCY_WARMUP_SECONDS = 2;
 
+/**
+ * The idle-connection cases insist on the C dialer (native/conn-dialer.c): with Node sockets the generator, not the
+ * broker, sets the connect rate, and a run that silently fell back to them would report the generator's rate.
+ */
+const NATIVE_DIALER = ['--dialer', 'native'];
+
 export function allCases(o: CaseOptions): Case[] {
   const list: Case[] = [];
   const timing = ['-d', String(o.seconds), '-w', String(o.warmup), '--drain', '1500'];
@@ -57,9 +63,9 @@ export function allCases(o: CaseOptions): Case[] {
       args: ['latency', '-r', '1000', '--bg-rate', '20000', '-q', String(qos), ...latencyTiming] });
   }
   add({ id: 'idle-conn', title: `${o.idleConnections} idle connections`, kind: 'conn',
-    args: ['conn', '-c', String(o.idleConnections), '-d', '1.5'] });
+    args: ['conn', '-c', String(o.idleConnections), '-d', '1.5', ...NATIVE_DIALER] });
   add({ id: 'idle-conn-max', title: 'idle connections: as many as the broker\'s open-file limit allows', kind: 'connmax',
-    args: ['conn', '-c', 'max', '-d', '1.5'] });
+    args: ['conn', '-c', 'max', '-d', '1.5', ...NATIVE_DIALER] });
   add({ id: 'slow-sub', kind: 'slow',
     title: 'slow subscriber: 50 pub flat out, 1000 in flight each, QoS 1, 16 B → 1 sub + 1 sub paused half the run',
     args: ['slow', '--publishers', '50', '--subscribers', '1', '--inflight', '1000', '-q', '1', ...timing] });

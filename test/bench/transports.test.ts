@@ -238,6 +238,10 @@ test('bench:compare cases: unique ids, --only selects by prefix, durable cases r
   assert.ok(picked.filter((c) => c.id.startsWith('tls')).every((c) => c.transport === 'tls'));
   assert.deepEqual(selectCases(cases, ['durable']).map((c) => c.group), ['durable', 'durable']);
   assert.ok(cases.some((c) => c.kind === 'connmax' && c.args.join(' ').includes('-c max')));
+  // Both idle-connection cases insist on the native dialer: a fallback to Node sockets would measure the generator.
+  const connCases = cases.filter((c) => c.kind === 'conn' || c.kind === 'connmax');
+  assert.equal(connCases.length, 2);
+  assert.ok(connCases.every((c) => c.args.join(' ').endsWith('--dialer native')));
   // The latency cases warm up for at least LATENCY_WARMUP_SECONDS; the others for the warm-up given.
   const warmupOf = (c: (typeof cases)[number]): string | undefined => c.args[c.args.indexOf('-w') + 1];
   assert.deepEqual(cases.filter((c) => c.kind === 'latency').map(warmupOf), ['2', '2']);
