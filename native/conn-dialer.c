@@ -6,15 +6,18 @@
  *
  * Started by a bench worker (src/bench/native-dialer.ts), one per worker:
  *
- *   conn-dialer HOST PORT FIRST COUNT CONCURRENCY INTERVAL_US TIMEOUT_MS CLIENT_PREFIX [SOURCE,SOURCE...]
+ *   conn-dialer HOST PORT FIRST COUNT CONCURRENCY INTERVAL_NS TIMEOUT_MS CLIENT_PREFIX [SOURCE,SOURCE...]
  *
  * It opens connections FIRST..FIRST+COUNT-1, at most CONCURRENCY waiting for their CONNACK at once, started no faster
- * than one per INTERVAL_US when it is above 0, each from SOURCE[i % n] when sources are given. Per connection: a
+ * than one per INTERVAL_NS when it is above 0, each from SOURCE[i % n] when sources are given. Per connection: a
  * socket with TCP_NODELAY, an MQTT 3.1.1 CONNECT (clean session, keep alive 0, client id CLIENT_PREFIX-conn<i>), and
  * a check of the 4-byte CONNACK: 0x20 0x02 <session present> <return code> [MQTT-3.2.2-1]. Anything else, a return
  * code other than 0, an error or no CONNACK within TIMEOUT_MS fails the connection.
  *
- * It writes lines to stdout:
+ * HOST is best given as a numeric address (the Node side resolves names the way Node would); a name is resolved
+ * here to its first address.
+ *
+ * It writes lines to stdout (each batch flushed at once, so a drop is seen when it happens):
  *   P <connected> <failed> <dropped> <cpu_us>   progress, at most every 100 ms while something changes
  *   F <index> <reason>                          a connection that failed
  *   X <index> <reason>                          an established connection the broker or the network closed
@@ -71,6 +74,8 @@ static long source_count;
 static int ep;
 static long connected, failed, dropped, settled, started, waiting;
 static int changed;
+/* Lines written since the last flush. */
+static int unflushed;
 
 static void die(const char *fmt, ...) {
   va_list ap;
@@ -137,6 +142,7 @@ static void fail(long i, const char *reason) {
   settled++;
   waiting--;
   changed = 1;
+  unflushed = 1;
   printf("F %ld %s\n", first_index + i, reason);
 }
 
@@ -238,6 +244,7 @@ static void on_readable(long i) {
         c->state = DONE;
         dropped++;
         changed = 1;
+        unflushed = 1;
         if (err != 0) printf("X %ld %s\n", first_index + i, strerror(err));
         else printf("X %ld closed by peer\n", first_index + i);
       } else if (err != 0) {
@@ -318,23 +325,24 @@ static void close_all(void) {
 
 int main(int argc, char **argv) {
   if (argc < 9 || argc > 10) {
-    die("usage: conn-dialer HOST PORT FIRST COUNT CONCURRENCY INTERVAL_US TIMEOUT_MS CLIENT_PREFIX [SOURCE,SOURCE...]");
+    die("usage: conn-dialer HOST PORT FIRST COUNT CONCURRENCY INTERVAL_NS TIMEOUT_MS CLIENT_PREFIX [SOURCE,SOURCE...]");
   }
   parse_long(argv[2], "PORT", 1);
   resolve(argv[1], argv[2], 0, &broker, &broker_len);
   first_index = parse_long(argv[3], "FIRST", 0);
   count = parse_long(argv[4], "COUNT", 0);
   concurrency = parse_long(argv[5], "CONCURRENCY", 1);
-  interval_ns = (int64_t)parse_long(argv[6], "INTERVAL_US", 0) * 1000;
+  interval_ns = (int64_t)parse_long(argv[6], "INTERVAL_NS", 0);
   timeout_ns = (int64_t)parse_long(argv[7], "TIMEOUT_MS", 1) * 1000000;
   client_prefix = argv[8];
   if (argc == 10 && argv[9][0] != '\0') {
     char *list = strdup(argv[9]);
+    if (list == NULL) die("out of memory");
     long n = 1;
     for (char *p = list; *p; p++) n += *p == ',';
     sources = (struct sockaddr_storage *)calloc((size_t)n, sizeof *sources);
     source_lens = (socklen_t *)calloc((size_t)n, sizeof *source_lens);
-    if (list == NULL || sources == NULL || source_lens == NULL) die("out of memory");
+    if (sources == NULL || source_lens == NULL) die("out of memory");
     char *save = NULL;
     for (char *tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
       resolve(tok, "0", AI_NUMERICHOST | AI_PASSIVE, &sources[source_count], &source_lens[source_count]);
@@ -400,6 +408,9 @@ int main(int argc, char **argv) {
     if (changed && now - last_progress >= PROGRESS_NS) {
       report('P');
       last_progress = now;
+    } else if (unflushed) {
+      fflush(stdout);
     }
+    unflushed = 0;
   }
 }

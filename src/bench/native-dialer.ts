@@ -8,8 +8,9 @@
  * Without a compiler, `--dialer auto` (the default) falls back to the Node dialer and the report says so.
  */
 import { spawn, execFile, type ChildProcessByStdio } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { accessSync, constants, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { connect, isIP } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -60,12 +61,13 @@ export async function buildDialer(): Promise<string> {
     }
     try {
       mkdirSync(dir, { recursive: true });
+      accessSync(dir, constants.W_OK);
     } catch (err) {
       problems.push(`${dir}: ${(err as Error).message}`);
       continue;
     }
-    // Built under a name of its own and renamed into place, so concurrent runs never start a half-written file.
-    const partial = `${binary}.${process.pid}.partial`;
+    // Built under a name of its own and renamed into place, so concurrent builds never start a half-written file.
+    const partial = `${binary}.${process.pid}.${randomBytes(4).toString('hex')}.partial`;
     for (const [command, ...flags] of compilers()) {
       try {
         await run(command!, [...flags, '-O2', '-o', partial, DIALER_SOURCE]);
@@ -73,11 +75,31 @@ export async function buildDialer(): Promise<string> {
         return binary;
       } catch (err) {
         problems.push((err as Error).message);
+        rmSync(partial, { force: true });
       }
     }
     break;
   }
   throw new Error(`cannot build the native dialer: ${problems.join('; ')}`);
+}
+
+/**
+ * The broker's address as Node would connect to it: a name (`localhost`) can resolve to ::1 and 127.0.0.1, and the
+ * dialer takes the first, which may not be the one the broker listens on; Node tries each. So one probe connection
+ * through Node picks the address, and the dialer gets it as a number. If the probe fails, the name is passed on and
+ * the dialer reports the failures.
+ */
+async function numericHost(host: string, port: number): Promise<string> {
+  if (isIP(host) !== 0) return host;
+  return new Promise((resolve) => {
+    const probe = connect({ host, port, autoSelectFamily: true });
+    probe.once('connect', () => {
+      const address = probe.remoteAddress;
+      probe.destroy();
+      resolve(address ?? host);
+    });
+    probe.once('error', () => resolve(host));
+  });
 }
 
 /**
@@ -90,6 +112,7 @@ export class NativeConnections {
   readonly #events: BareConnEvents;
   #child: ChildProcessByStdio<Writable, Readable, Readable> | undefined;
   #cpuUs = 0;
+  #isClosing = false;
 
   constructor(binary: string, target: BareConnTarget, events: BareConnEvents) {
     this.#binary = binary;
@@ -101,11 +124,17 @@ export class NativeConnections {
     return this.#cpuUs;
   }
 
+  /** The dialer's process id while it runs. */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   /** Opens connections first..first+count-1 (see BareConnections.open); rejects if the dialer fails or dies. */
-  open(first: number, count: number, concurrency: number, intervalMs: number): Promise<void> {
+  async open(first: number, count: number, concurrency: number, intervalMs: number): Promise<void> {
     const t = this.#target;
-    const args = [t.host, String(t.port), String(first), String(count), String(concurrency),
-      String(Math.round(intervalMs * 1000)), String(Math.max(1, Math.round(t.connectTimeoutMs))), t.clientPrefix, t.localAddresses.join(',')];
+    const host = await numericHost(t.host, t.port);
+    const args = [host, String(t.port), String(first), String(count), String(concurrency),
+      String(Math.round(intervalMs * 1e6)), String(Math.max(1, Math.round(t.connectTimeoutMs))), t.clientPrefix, t.localAddresses.join(',')];
     const child = spawn(this.#binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#child = child;
     let stderr = '';
@@ -118,6 +147,7 @@ export class NativeConnections {
       let isDone = false;
       /** Connections counted so far: the dialer reports totals, not a line per connection. */
       let connected = 0;
+      let dropped = 0;
       const lines = createInterface({ input: child.stdout });
       lines.on('line', (line) => {
         const kind = line[0];
@@ -139,13 +169,22 @@ export class NativeConnections {
         const index = Number(line.slice(2, space));
         const reason = line.slice(space + 1);
         if (kind === 'F') this.#events.onFailed(index, reason);
-        else if (kind === 'X') this.#events.onDropped(index, reason);
+        else if (kind === 'X') {
+          dropped++;
+          this.#events.onDropped(index, reason);
+        }
       });
       child.on('error', (err) => {
         if (!isDone) reject(new Error(`native dialer: ${err.message}`));
       });
       child.on('close', (code, signal) => {
-        if (!isDone) reject(new Error(`native dialer exited (code ${code}, signal ${signal})${stderr !== '' ? `: ${stderr.trim()}` : ''}`));
+        const why = `native dialer exited (code ${code}, signal ${signal})${stderr !== '' ? `: ${stderr.trim()}` : ''}`;
+        if (!isDone) {
+          reject(new Error(why));
+          return;
+        }
+        // Gone while holding (killed, crashed): every connection it still held is gone with it.
+        if (!this.#isClosing) for (; dropped < connected; dropped++) this.#events.onDropped(first, why);
       });
     });
   }
@@ -154,6 +193,7 @@ export class NativeConnections {
   closeAll(): void {
     const child = this.#child;
     if (child === undefined || child.exitCode !== null) return;
+    this.#isClosing = true;
     child.stdin.end();
     setTimeout(() => child.kill('SIGKILL'), 2000).unref();
   }

@@ -59,7 +59,9 @@ class Worker {
             send({ type: 'flow', sent: c.sent, received: c.receivedMain });
           }, this.#plan.flowMs);
         }
-        if (this.#plan?.kind === 'conn') void this.#openConnections(this.#plan);
+        if (this.#plan?.kind === 'conn') {
+          this.#openConnections(this.#plan).catch((err: unknown) => send({ type: 'fatal', message: String((err as Error)?.message ?? err) }));
+        }
         else this.#startPubSub();
         return;
       case 'mark':

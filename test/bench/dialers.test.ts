@@ -136,3 +136,38 @@ for (const kind of ['node', 'native'] as const) describe(`the ${kind} dialer`, (
     assert.deepEqual(events.failed, [`0: ${kind === 'node' ? 'ECONNREFUSED' : 'Connection refused'}`]);
   });
 });
+
+describe('the native dialer only', () => {
+  let binary: string;
+  before(async () => {
+    binary = await buildDialer();
+  });
+
+  // Node resolves the name and the dialer gets the address Node connected to. (Where localhost also resolves to ::1
+  // first and the broker listens on 127.0.0.1 only, the dialer's own first-address lookup would fail every
+  // connection; on a machine whose localhost is 127.0.0.1 only, this checks the name path, not that case.)
+  test('a broker given by name (localhost) is dialled at the address Node connects to', async (t) => {
+    const s = await server((socket) => socket.write(Buffer.from([0x20, 0x02, 0x00, 0x00])));
+    t.after(s.close);
+    const events = recorder();
+    const conns = new NativeConnections(binary, { ...target(s.port), host: 'localhost' }, events);
+    await conns.open(0, 3, 3, 0);
+    assert.deepEqual(events.failed, []);
+    assert.equal(events.connected, 3);
+    conns.closeAll();
+  });
+
+  test('a dialer that dies while holding its connections counts every one of them as dropped', async (t) => {
+    const s = await server((socket) => socket.write(Buffer.from([0x20, 0x02, 0x00, 0x00])));
+    t.after(s.close);
+    const events = recorder();
+    const conns = new NativeConnections(binary, target(s.port), events);
+    await conns.open(0, 4, 4, 0);
+    assert.equal(events.connected, 4);
+    process.kill(conns.pid!, 'SIGKILL');
+    const deadline = performance.now() + 2000;
+    while (events.dropped.length < 4 && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(events.dropped.length, 4);
+    assert.match(events.dropped[0]!, /native dialer exited \(code null, signal SIGKILL\)/);
+  });
+});
