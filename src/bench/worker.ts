@@ -61,8 +61,9 @@ class Worker {
         }
         if (this.#plan?.kind === 'conn') {
           this.#openConnections(this.#plan).catch((err: unknown) => send({ type: 'fatal', message: String((err as Error)?.message ?? err) }));
+        } else {
+          this.#startPubSub();
         }
-        else this.#startPubSub();
         return;
       case 'mark':
         for (const group of this.#groups.values()) {
