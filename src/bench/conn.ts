@@ -15,7 +15,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { ConnPlan } from './messages.js';
 import type { Transport } from './transport.js';
 import { sleep, sumCounters, WorkerHandle, type ProgressSink } from './coordinator.js';
-import { buildDialer } from './native-dialer.js';
+import { buildDialer, numericHost } from './native-dialer.js';
 
 export interface ConnOptions {
   readonly host: string;
@@ -128,15 +128,19 @@ export function readRssKiB(pid: number): number {
   return Number(match[1]);
 }
 
-/** The native dialer's path, or undefined for Node with the reason (see ConnOptions.dialer). */
-async function chooseDialer(options: ConnOptions): Promise<{ path?: string; note?: string }> {
+/**
+ * The native dialer's path and the broker's address for it (a name resolved as Node would), or no path for Node with
+ * the reason (see ConnOptions.dialer).
+ */
+async function chooseDialer(options: ConnOptions): Promise<{ path?: string; host?: string; note?: string }> {
   if (options.transport.kind !== 'tcp') {
     if (options.dialer === 'native') throw new Error(`the native dialer makes plain TCP connections only, not ${options.transport.kind}`);
     return {};
   }
   if (options.dialer === 'node') return {};
   try {
-    return { path: await buildDialer() };
+    const path = await buildDialer();
+    return { path, host: await numericHost(options.host, options.port) };
   } catch (err) {
     if (options.dialer === 'native') throw err;
     return { note: `${(err as Error).message}; the Node dialer costs the generator more CPU per connection` };
@@ -154,7 +158,7 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
     const first = Math.floor((total * i) / count);
     const end = Math.floor((total * (i + 1)) / count);
     return {
-      kind: 'conn', host: options.host, port: options.port, transport: options.transport, localAddresses: options.sourceAddresses,
+      kind: 'conn', host: dialer.host ?? options.host, port: options.port, transport: options.transport, localAddresses: options.sourceAddresses,
       clientPrefix: options.clientPrefix, connectTimeoutMs: options.connectTimeoutMs, first, count: end - first,
       ratePerSecond: options.ratePerSecond / count, concurrency: options.concurrency,
       ...(dialer.path !== undefined ? { dialerPath: dialer.path } : {}),

@@ -87,9 +87,9 @@ export async function buildDialer(): Promise<string> {
  * The broker's address as Node would connect to it: a name (`localhost`) can resolve to ::1 and 127.0.0.1, and the
  * dialer takes the first, which may not be the one the broker listens on; Node tries each. So one probe connection
  * through Node picks the address, and the dialer gets it as a number. If the probe fails, the name is passed on and
- * the dialer reports the failures.
+ * the dialer reports the failures. Done once per run, before the connections are timed.
  */
-async function numericHost(host: string, port: number): Promise<string> {
+export async function numericHost(host: string, port: number): Promise<string> {
   if (isIP(host) !== 0) return host;
   return new Promise((resolve) => {
     const probe = connect({ host, port, autoSelectFamily: true });
@@ -132,8 +132,7 @@ export class NativeConnections {
   /** Opens connections first..first+count-1 (see BareConnections.open); rejects if the dialer fails or dies. */
   async open(first: number, count: number, concurrency: number, intervalMs: number): Promise<void> {
     const t = this.#target;
-    const host = await numericHost(t.host, t.port);
-    const args = [host, String(t.port), String(first), String(count), String(concurrency),
+    const args = [t.host, String(t.port), String(first), String(count), String(concurrency),
       String(Math.round(intervalMs * 1e6)), String(Math.max(1, Math.round(t.connectTimeoutMs))), t.clientPrefix, t.localAddresses.join(',')];
     const child = spawn(this.#binary, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#child = child;

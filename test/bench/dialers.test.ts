@@ -6,10 +6,10 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
+import net, { isIP } from 'node:net';
 import { once } from 'node:events';
 import { BareConnections, type BareConnEvents, type BareConnTarget } from '../../src/bench/bare-conn.js';
-import { buildDialer, NativeConnections } from '../../src/bench/native-dialer.js';
+import { buildDialer, NativeConnections, numericHost } from '../../src/bench/native-dialer.js';
 import { decodePacket } from '../../src/protocol/decoder.js';
 import type { ConnectPacket } from '../../src/protocol/types.js';
 
@@ -150,7 +150,9 @@ describe('the native dialer only', () => {
     const s = await server((socket) => socket.write(Buffer.from([0x20, 0x02, 0x00, 0x00])));
     t.after(s.close);
     const events = recorder();
-    const conns = new NativeConnections(binary, { ...target(s.port), host: 'localhost' }, events);
+    const host = await numericHost('localhost', s.port);
+    assert.ok(isIP(host) !== 0, host);
+    const conns = new NativeConnections(binary, { ...target(s.port), host }, events);
     await conns.open(0, 3, 3, 0);
     assert.deepEqual(events.failed, []);
     assert.equal(events.connected, 3);
