@@ -106,6 +106,8 @@ export class Connection implements SessionLink {
   /** Filled by the authentication chain (token expiry, a link's per-client data); created only when asked for. */
   #auth: AuthState | undefined;
   #isPumpPaused = false;
+  /** The peer ended its side: the output ends once the packets read before it are handled. */
+  #isInputEnded = false;
   /** PUBLISH packets taken since the last yield or count reset (see `#pump`), across chunks. */
   #publishesTaken = 0;
   #droppedCount = 0;
@@ -139,9 +141,12 @@ export class Connection implements SessionLink {
     stream.on('data', Connection.#onStreamData);
     stream.on('error', Connection.#onStreamError);
     stream.on('close', Connection.#onStreamClose);
-    // MQTT has no use for a half-open connection. A stream that does not allow one (net.Socket from a server,
-    // WebSocketDuplex) ends its writable side by itself when the peer ends; others are ended here.
-    if (stream.allowHalfOpen) stream.on('end', Connection.#onStreamEnd);
+    // MQTT has no use for a half-open connection, but a client may send its last packets (PUBLISH, DISCONNECT) and
+    // end its side at once, before the broker has answered or handled them (while CONNECT authentication waits, or
+    // its input is held). So the connection, not the stream, ends the writable side: once every packet read before
+    // the end has been handled (`#pump`). A net.Socket from a server would end it at once by itself.
+    stream.allowHalfOpen = true;
+    stream.on('end', Connection.#onStreamEnd);
   }
 
   static #onStreamData(this: OwnedStream, chunk: Buffer): void {
@@ -157,7 +162,10 @@ export class Connection implements SessionLink {
   }
 
   static #onStreamEnd(this: OwnedStream): void {
-    if (!this.writableEnded) this.end();
+    const conn = this[OWNER]!;
+    conn.#isInputEnded = true;
+    // Packets still waiting in the decoder are handled first; the pump ends the output when it runs dry.
+    if (!conn.#isPumpPaused && conn.#inputHolds === 0) conn.#endOutput();
   }
 
   static #onStreamDrain(this: OwnedStream): void {
@@ -247,7 +255,10 @@ export class Connection implements SessionLink {
         this.fail(err);
         return;
       }
-      if (packet === null) return;
+      if (packet === null) {
+        if (this.#isInputEnded) this.#endOutput();
+        return;
+      }
       // Counted on the connection, not per chunk: a turn can bring one socket many small chunks (large payloads, TLS
       // records, WebSocket frames). Without a recent window wait the count just starts again.
       if (packet.type === 3 && ++this.#publishesTaken === PUBLISHES_PER_TURN) {
@@ -274,6 +285,13 @@ export class Connection implements SessionLink {
         return;
       }
     }
+  }
+
+  /** After the peer's end: what is queued leaves, then this side ends too ('close' then finishes the connection). */
+  #endOutput(): void {
+    if (this.state === 'closed' || this.stream.writableEnded) return;
+    this.flush();
+    this.stream.end();
   }
 
   #resume(): void {
@@ -317,7 +335,8 @@ export class Connection implements SessionLink {
     if (!this.#isFlushScheduled) return;
     this.#isFlushScheduled = false;
     const chunk = this.#output.take();
-    if (chunk === undefined) return;
+    // After `#endOutput`, until 'close' finishes the connection, what is routed to it is dropped.
+    if (chunk === undefined || this.stream.writableEnded) return;
     this.stream.write(chunk);
     if (this.stream.writableNeedDrain && !this.#isBackedUp && this.state !== 'closed') {
       this.#isBackedUp = true;

@@ -13,9 +13,11 @@ import type { WebSocket } from 'ws';
 
 export class WebSocketDuplex extends Duplex {
   readonly #ws: WebSocket;
+  /** The WebSocket has closed: whatever is written from now on is dropped, as the peer cannot read it. */
+  #isPeerGone = false;
 
   constructor(ws: WebSocket) {
-    super({ allowHalfOpen: false });
+    super({ allowHalfOpen: true });
     this.#ws = ws;
     ws.on('message', this.#onMessage);
     ws.on('close', this.#onClose);
@@ -33,9 +35,10 @@ export class WebSocketDuplex extends Duplex {
   };
 
   #onClose = (): void => {
+    this.#isPeerGone = true;
+    // What was read before the close frame is still handed on, then the end; the reader ends the writable side
+    // when it has handled it (a Connection does), and the stream then closes by itself.
     this.push(null);
-    // The peer is gone: nothing more can be written either.
-    if (!this.writableFinished) this.destroy();
   };
 
   #onError = (err: Error): void => {
@@ -55,6 +58,10 @@ export class WebSocketDuplex extends Duplex {
   }
 
   #send(bytes: Buffer, callback: (error?: Error | null) => void): void {
+    if (this.#isPeerGone) {
+      callback();
+      return;
+    }
     if (this.#ws.readyState !== this.#ws.OPEN) {
       callback(new Error('WebSocket is not open'));
       return;

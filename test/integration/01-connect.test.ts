@@ -236,6 +236,33 @@ describe('01 connect', () => {
     await watcher.expectNothing(200);
   });
 
+  test('packets sent right after CONNECT, then DISCONNECT and the end of the stream, are all handled while authentication waits (3.1.4, [MQTT-3.1.2-10])', async (t) => {
+    // 3.1.4: a client need not wait for CONNACK. One that sends everything and ends its side at once (a
+    // fire-and-forget device) still gets its CONNACK and PUBACK, its messages are published, and its will is not.
+    const { port } = await brokerFor(t, {
+      authenticate: async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        return true;
+      },
+    });
+    const watcher = await openClient(t, port, { clientId: 'early-watch' });
+    await watcher.subscribe([['early/#', 1], ['will/#', 0]]);
+    const c = await openRaw(t, port);
+    c.send(
+      P.connect({ clientId: 'early', will: { topic: 'will/early', payload: 'gone' } }),
+      P.publish({ topic: 'early/0', payload: 'zero' }),
+      P.publish({ topic: 'early/1', payload: 'one', qos: 1, packetId: 7 }),
+      P.raw(14, 0),
+    );
+    c.socket.end();
+    assert.equal((await c.expect('connack')).returnCode, 0);
+    assert.equal((await c.expect('puback')).packetId, 7);
+    await c.expectClosed();
+    const got = await watcher.take(2);
+    assert.deepEqual(got.map((p) => p.type === 'publish' && p.topic), ['early/0', 'early/1']);
+    await watcher.expectNothing(200);
+  });
+
   test('the clientConnected and clientDisconnected events carry the client id', async (t) => {
     const { broker, port } = await brokerFor(t);
     const connected = waitForEvent<[{ id: string }]>(broker, 'clientConnected', (c) => c.id === 'evented');

@@ -36,6 +36,28 @@ describe('backpressure', () => {
     await pub.ping();
   });
 
+  test('a held publisher that sends DISCONNECT and closes still has every message delivered and no will', async (t) => {
+    const { broker, port } = await brokerFor(t, { publisherHoldMs: 10_000, maxWriteBufferBytes: 1024 * 1024 });
+    const sub = await openClient(t, port, { clientId: 'bp-slow-fin' });
+    await sub.subscribe([['bp/#', 0]]);
+    const watcher = await openClient(t, port, { clientId: 'bp-will-watch' });
+    await watcher.subscribe([['will/#', 0]]);
+    sub.pause();
+    const pub = await openClient(t, port, { clientId: 'bp-pub-fin', will: { topic: 'will/bp', payload: 'gone' } });
+    // Like `mosquitto_pub`: the messages, DISCONNECT, and the socket ended at once.
+    pub.send(flood('bp/fin'), P.raw(14, 0));
+    pub.socket.end();
+    const deadline = Date.now() + 5000;
+    while (broker.stats.publishersHeld === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(broker.stats.publishersHeld > 0, 'the publisher was held');
+    await new Promise((r) => setTimeout(r, 200));
+    sub.resume();
+    const got = await sub.take(COUNT, 10_000);
+    assert.equal(got.length, COUNT);
+    await pub.expectClosed(5000);
+    await watcher.expectNothing(300);
+  });
+
   test('a stuck subscriber holds publishers at most publisherHoldMs: another subscriber still gets everything', async (t) => {
     const { broker, port } = await brokerFor(t, { publisherHoldMs: 100, maxWriteBufferBytes: 1024 * 1024 });
     const stuck = await openClient(t, port, { clientId: 'bp-stuck' });

@@ -9,7 +9,9 @@ import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { loadTlsFiles } from '../../src/transport/tls.ts';
-import { connect as connectPacket, Framer, subscribe, type Parsed } from '../helpers/packets.ts';
+import { createBroker } from '../../src/create-broker.ts';
+import { connect as connectPacket, Framer, publish, raw, subscribe, type Parsed } from '../helpers/packets.ts';
+import { openClient } from '../helpers/raw-client.ts';
 import { generateCerts, type TestCerts } from './certs.ts';
 import { brokerWithLog, connected, mqttClient, roundTrip, type Cleanup } from './helpers.ts';
 
@@ -112,6 +114,32 @@ describe('WebSocket listener', () => {
     client.ws.send(connectPacket({ clientId: 'text' }).toString('latin1'), { binary: false });
     await client.closed;
     assert.equal(client.packets.length, 0);
+  });
+
+  test('packets before the close frame are all handled, though authentication still waits (3.1.4, [MQTT-3.1.2-10])', async (t) => {
+    const broker = createBroker({
+      sysIntervalSeconds: 0,
+      authenticate: async () => {
+        await new Promise((r) => setTimeout(r, 50));
+        return true;
+      },
+    });
+    t.after(() => broker.close());
+    const ws = await broker.openListener({ port: 0, host: '127.0.0.1', protocol: 'websockets' });
+    const tcp = await broker.listen({ port: 0, host: '127.0.0.1' });
+    const watcher = await openClient(t, tcp.port, { clientId: 'ws-early-watch' });
+    await watcher.subscribe([['early/#', 0], ['will/#', 0]]);
+    const client = await rawWs(t, (ws.address as AddressInfo).port);
+    client.ws.send(Buffer.concat([
+      connectPacket({ clientId: 'ws-early', will: { topic: 'will/ws', payload: 'gone' } }),
+      publish({ topic: 'early/ws', payload: 'sent before the close' }),
+      raw(14, 0),
+    ]));
+    client.ws.close(1000);
+    await client.closed;
+    const [got] = await watcher.take(1);
+    assert.equal(got?.type === 'publish' && got.topic, 'early/ws');
+    await watcher.expectNothing(200);
   });
 
   test('a plain HTTP request gets 404 (no http_dir)', async (t) => {
