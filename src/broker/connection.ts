@@ -287,11 +287,19 @@ export class Connection implements SessionLink {
     }
   }
 
-  /** After the peer's end: what is queued leaves, then this side ends too ('close' then finishes the connection). */
+  /**
+   * After the peer's end: what is queued leaves, then this side ends too ('close' then finishes the connection).
+   * Acknowledgements still waiting for the store go first (`onDurableAcksWritten`).
+   */
   #endOutput(): void {
-    if (this.state === 'closed' || this.stream.writableEnded) return;
+    if (this.state === 'closed' || this.stream.writableEnded || this.durableAcksPending > 0) return;
     this.flush();
     this.stream.end();
+  }
+
+  /** The last acknowledgement that waited for the store is written: a peer that has ended may be answered now. */
+  onDurableAcksWritten(): void {
+    if (this.#isInputEnded && !this.#isPumpPaused && this.#inputHolds === 0) this.#endOutput();
   }
 
   #resume(): void {

@@ -187,6 +187,22 @@ describe('broker with a durable store: acknowledgements', () => {
     assert.deepEqual(acksOf(v5).at(-1), 'puback 3 0x99');
   });
 
+  test('a client that ends its side after a PUBLISH still gets the PUBACK once the store answers, then the end', async (t) => {
+    const { store, client } = await durableBroker(t);
+    const v4 = await client('v4-end', 4);
+    v4.push(publish({ topic: 'a', payload: 'x', qos: 1, packetId: 9 }));
+    v4.push(null);
+    await nextTurn();
+    await nextTurn();
+    assert.deepEqual(acksOf(v4), []);
+    assert.equal(v4.writableEnded, false, 'the broker keeps its side open for the acknowledgement');
+    store.release();
+    await nextTurn();
+    await nextTurn();
+    assert.deepEqual(acksOf(v4), ['puback 9 -']);
+    assert.equal(v4.writableEnded, true, 'then ends it');
+  });
+
   test('a resent QoS 2 PUBLISH is not answered before its first copy is on disk [MQTT-4.3.3-9]', async (t) => {
     const { store, client } = await durableBroker(t);
     const v4 = await client('v4', 4);

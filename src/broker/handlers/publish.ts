@@ -139,6 +139,7 @@ export function sendDurablePublishAck(conn: Connection, ack: DurableAckTicket, r
     reasonString = undefined;
   }
   ackPublishId(conn, ticket & 3, ticket >>> 2, code, reasonString);
+  if (conn.durableAcksPending === 0) conn.onDurableAcksWritten();
 }
 
 /** A PUBLISH beyond what CONNACK allowed: QoS above Maximum QoS, or RETAIN without Retain Available. */
