@@ -124,6 +124,47 @@ async function jitterProbe(): Promise<[number, number]> {
   return [a, b];
 }
 
+/** USER_HZ: the unit of /proc/stat's times (100 on Linux on every common architecture). */
+const CLOCK_TICKS_PER_SECOND = clockTicksPerSecond();
+
+function clockTicksPerSecond(): number {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
+/**
+ * Steal time of CPU 0 and CPU 1 so far, in ms: the time a virtual machine's vCPU was ready to run but the hypervisor
+ * ran something else (/proc/stat, the 8th field). Undefined where /proc/stat is not there or has no such field.
+ */
+function stealMsNow(): [number, number] | undefined {
+  let text: string;
+  try {
+    text = readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return undefined;
+  }
+  const steal = (cpu: number): number | undefined => {
+    const fields = new RegExp(`^cpu${cpu} (.*)$`, 'm').exec(text)?.[1]?.trim().split(/\s+/);
+    const ticks = fields === undefined || fields.length < 8 ? undefined : Number(fields[7]);
+    return ticks === undefined || Number.isNaN(ticks) ? undefined : ticks * 1000 / CLOCK_TICKS_PER_SECOND;
+  };
+  const a = steal(0);
+  const b = steal(1);
+  return a === undefined || b === undefined ? undefined : [a, b];
+}
+
+/** The share of the time since `start` (from stealMsNow, at `startMs`) that each CPU lost to steal, in %. */
+function stealSince(start: [number, number] | undefined, startMs: number): { stealPct?: [number, number] } {
+  const end = stealMsNow();
+  const wallMs = performance.now() - startMs;
+  if (start === undefined || end === undefined || wallMs <= 0) return {};
+  const pct = (i: 0 | 1): number => Math.round(Math.max(0, end[i] - start[i]) / wallMs * 1000) / 10;
+  return { stealPct: [pct(0), pct(1)] };
+}
+
 async function runOne(env: Env, broker: Broker, c: Case, round: number, runDir: string): Promise<Run> {
   const probeMs = cpuProbe();
   const jitterMs = c.kind === 'latency' ? await jitterProbe() : undefined;
@@ -144,6 +185,8 @@ async function runOne(env: Env, broker: Broker, c: Case, round: number, runDir: 
       : wsPort !== undefined ? ['-u', `ws://127.0.0.1:${wsPort}/mqtt`] : ['-p', String(port)];
     const isConn = c.kind === 'conn' || c.kind === 'connmax';
     const args = [...c.args, ...target, '--json', ...(isConn ? ['--pid', String(child.pid)] : [])];
+    const stealAtStart = stealMsNow();
+    const startMs = performance.now();
     const out = await new Promise<string>((resolve, reject) => {
       const bench = spawn('taskset', ['-c', '1', ...cliCommand(env.dist, ['bench', ...args])], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
@@ -157,7 +200,8 @@ async function runOne(env: Env, broker: Broker, c: Case, round: number, runDir: 
         else reject(new Error(`culex bench exited ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
       });
     });
-    return { caseId: c.id, broker: broker.name, round, ...probes, result: JSON.parse(out) as Record<string, unknown> };
+    const steal = stealSince(stealAtStart, startMs);
+    return { caseId: c.id, broker: broker.name, round, ...probes, ...steal, result: JSON.parse(out) as Record<string, unknown> };
   } catch (err) {
     const lines = stderr.trim().split('\n');
     // An uncaught exception ends with Node's version line: keep the error line itself.

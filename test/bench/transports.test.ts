@@ -17,7 +17,7 @@ import { matching } from '../../src/bench/scenarios.js';
 import { parseBrokerUrl } from '../../src/bench/transport.js';
 import { readCpuSeconds } from '../../src/bench/conn.js';
 import { allCases, selectCases } from '../../bench/compare/cases.js';
-import { jitterLine, probeLine, problems, summarize, type Run } from '../../bench/compare/summary.js';
+import { jitterLine, probeLine, problems, stealLine, summarize, type Run } from '../../bench/compare/summary.js';
 import { LITERALS, prng, referenceMatches } from '../helpers/topic-reference.js';
 
 const fixture = (name: string): string => new URL(`fixtures/${name}`, import.meta.url).pathname;
@@ -247,6 +247,11 @@ test('bench:compare cases: unique ids, --only selects by prefix, durable cases r
   assert.deepEqual(cases.filter((c) => c.kind === 'latency').map(warmupOf), ['2', '2']);
   assert.equal(warmupOf(cases.find((c) => c.id === 'fanin-q0-16')!), '0.5');
   assert.equal(warmupOf(allCases({ seconds: 1, warmup: 3, idleConnections: 100 }).find((c) => c.kind === 'latency')!), '3');
+  // ... and are measured for at least LATENCY_SECONDS (a p99 of 2,500 probes is decided by one pause of the host).
+  const secondsOf = (c: (typeof cases)[number]): string | undefined => c.args[c.args.indexOf('-d') + 1];
+  assert.deepEqual(cases.filter((c) => c.kind === 'latency').map(secondsOf), ['8', '8']);
+  assert.equal(secondsOf(cases.find((c) => c.id === 'fanin-q0-16')!), '1');
+  assert.equal(secondsOf(allCases({ seconds: 20, warmup: 1, idleConnections: 100 }).find((c) => c.kind === 'latency')!), '20');
 });
 
 function probedRun(round: number, probeMs: [number, number]): Run {
@@ -277,6 +282,24 @@ test('bench:compare report: the timer jitter before the latency runs goes into t
     + '(how late a 1 ms timer fires in an idle process, p99 over 1 s, each CPU): lowest 0.4 ms, median 0.6 ms, highest '
     + '3.1 ms. A latency p99 near these values is the host\'s, not the broker\'s');
   assert.equal(jitterLine([latencyRun(1)]), undefined);
+});
+
+const stolen = (round: number, stealPct?: [number, number]): Run =>
+  ({ caseId: 'fanin-q0-16', broker: 'Mosquitto', round, ...(stealPct !== undefined ? { stealPct } : {}), result: {} });
+
+test('bench:compare report: a run with more than 5 % steal on either CPU is flagged; the header gives median and highest', () => {
+  const runs = [stolen(1, [0.5, 1]), stolen(2, [2, 12.5]), stolen(3, [6, 0]), stolen(4)];
+  const listed = problems(runs);
+  assert.deepEqual(listed, [
+    'fanin-q0-16 Mosquitto round 2: host busy during the run (steal 2 % of the broker\'s CPU, 12.5 % of the load\'s): '
+      + 'its numbers may be pessimistic',
+    'fanin-q0-16 Mosquitto round 3: host busy during the run (steal 6 % of the broker\'s CPU, 0 % of the load\'s): '
+      + 'its numbers may be pessimistic',
+  ]);
+  assert.deepEqual(problems([stolen(1, [5, 5])]), [], '5 % itself is not flagged');
+  assert.equal(stealLine(runs), 'Steal time during the runs (the share of a vCPU the hypervisor gave to others while it '
+    + 'had work; broker CPU / load CPU): median 2 % / 1 %, highest 6 % / 12.5 %; 2 of 3 runs over 5 % (listed below)');
+  assert.equal(stealLine([stolen(1)]), undefined, 'results from before steal was measured');
 });
 
 test('culex bench --persistent connects subscribers with clean session 0, publishers with clean session 1', async (t) => {
