@@ -39,10 +39,10 @@ export interface Env {
   readonly keyFile: string;
 }
 
-/** `node -e` running the CLI of a build (dist/cli/index.js) with `args`. */
 /** The Node flags `culex` runs the broker with (bin/culex.js's shebang, `npm start`). */
 export const CULEX_NODE_FLAGS = ['--max-semi-space-size=4'];
 
+/** `node -e` running the CLI of a build (dist/cli/index.js) with `args`. */
 export function cliCommand(dist: string, args: readonly string[]): string[] {
   const entry = JSON.stringify(pathToFileURL(path.join(dist, 'cli/index.js')).href);
   return [process.execPath, ...(args[0] === 'broker' ? CULEX_NODE_FLAGS : []), '--input-type=module', '-e',
