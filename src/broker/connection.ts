@@ -108,6 +108,8 @@ export class Connection implements SessionLink {
   #isPumpPaused = false;
   /** The peer ended its side: the output ends once the packets read before it are handled. */
   #isInputEnded = false;
+  /** `#endOutput` has ended the stream's writable side. */
+  #isOutputEnded = false;
   /** PUBLISH packets taken since the last yield or count reset (see `#pump`), across chunks. */
   #publishesTaken = 0;
   #droppedCount = 0;
@@ -292,8 +294,9 @@ export class Connection implements SessionLink {
    * Acknowledgements still waiting for the store go first (`onDurableAcksWritten`).
    */
   #endOutput(): void {
-    if (this.state === 'closed' || this.stream.writableEnded || this.durableAcksPending > 0) return;
+    if (this.state === 'closed' || this.#isOutputEnded || this.durableAcksPending > 0) return;
     this.flush();
+    this.#isOutputEnded = true;
     this.stream.end();
   }
 
@@ -344,7 +347,7 @@ export class Connection implements SessionLink {
     this.#isFlushScheduled = false;
     const chunk = this.#output.take();
     // After `#endOutput`, until 'close' finishes the connection, what is routed to it is dropped.
-    if (chunk === undefined || this.stream.writableEnded) return;
+    if (chunk === undefined || this.#isOutputEnded) return;
     this.stream.write(chunk);
     if (this.stream.writableNeedDrain && !this.#isBackedUp && this.state !== 'closed') {
       this.#isBackedUp = true;
