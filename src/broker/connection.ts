@@ -110,6 +110,8 @@ export class Connection implements SessionLink {
   #isInputEnded = false;
   /** `#endOutput` has ended the stream's writable side. */
   #isOutputEnded = false;
+  /** Bounds the wait between the end of the input and `#endOutput`. */
+  #endTimer: NodeJS.Timeout | undefined;
   /** PUBLISH packets taken since the last yield or count reset (see `#pump`), across chunks. */
   #publishesTaken = 0;
   #droppedCount = 0;
@@ -168,6 +170,24 @@ export class Connection implements SessionLink {
     conn.#isInputEnded = true;
     // Packets still waiting in the decoder are handled first; the pump ends the output when it runs dry.
     if (!conn.#isPumpPaused && conn.#inputHolds === 0) conn.#endOutput();
+    // ... but not for longer than a client may take to connect: a hook or store that never answers must not keep
+    // a connection whose peer has gone.
+    if (!conn.#isOutputEnded && conn.state !== 'closed') {
+      conn.#endTimer = setTimeout(Connection.#endTimeoutFired, conn.broker.options.connectTimeoutMs, conn);
+      conn.#endTimer.unref();
+    }
+  }
+
+  static #endTimeoutFired(conn: Connection): void {
+    conn.#endTimer = undefined;
+    conn.broker.logger.info(`Client ${conn.label} closed: its packets were not handled within `
+      + `${conn.broker.options.connectTimeoutMs} ms of the end of its input.`);
+    conn.close('socketClosed');
+  }
+
+  /** The peer has ended its side (FIN, a WebSocket close): what it sent before is still being handled. */
+  get hasInputEnded(): boolean {
+    return this.#isInputEnded;
   }
 
   static #onStreamDrain(this: OwnedStream): void {
@@ -297,6 +317,14 @@ export class Connection implements SessionLink {
     if (this.state === 'closed' || this.#isOutputEnded || this.durableAcksPending > 0) return;
     this.flush();
     this.#isOutputEnded = true;
+    clearTimeout(this.#endTimer);
+    this.#endTimer = undefined;
+    clearTimeout(this.#drainTimer);
+    this.#drainTimer = undefined;
+    // What is routed here from now on is dropped, so no publisher waits for this output to drain ('drain' does
+    // not come after end()).
+    this.#isSlow = true;
+    this.#releasePublishers();
     this.stream.end();
   }
 
@@ -602,6 +630,8 @@ export class Connection implements SessionLink {
     this.state = 'closed';
     clearTimeout(this.#drainTimer);
     this.#drainTimer = undefined;
+    clearTimeout(this.#endTimer);
+    this.#endTimer = undefined;
     this.#releasePublishers();
     this.stream.off('data', Connection.#onStreamData);
     if (this.stream.destroyed === false && reason !== 'disconnect' && reason !== 'disconnectWithWill'

@@ -13,7 +13,7 @@ import type { WebSocket } from 'ws';
 
 export class WebSocketDuplex extends Duplex {
   readonly #ws: WebSocket;
-  /** The WebSocket has closed: whatever is written from now on is dropped, as the peer cannot read it. */
+  /** The WebSocket has closed: whatever is written from now on is dropped, as the peer cannot read it (also while it closes). */
   #isPeerGone = false;
 
   constructor(ws: WebSocket) {
@@ -58,12 +58,10 @@ export class WebSocketDuplex extends Duplex {
   }
 
   #send(bytes: Buffer, callback: (error?: Error | null) => void): void {
-    if (this.#isPeerGone) {
+    if (this.#isPeerGone || this.#ws.readyState !== this.#ws.OPEN) {
+      // Closing (a close frame came, or was sent) or closed: the peer reads nothing more, and what it sent before
+      // its close frame is still being handled, so this is dropped, not an error that would end the connection.
       callback();
-      return;
-    }
-    if (this.#ws.readyState !== this.#ws.OPEN) {
-      callback(new Error('WebSocket is not open'));
       return;
     }
     this.#ws.send(bytes, { binary: true }, (err) => callback(err ?? null));

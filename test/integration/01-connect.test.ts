@@ -263,6 +263,37 @@ describe('01 connect', () => {
     await watcher.expectNothing(200);
   });
 
+  test('a connection whose client has ended it is closed after connectTimeoutMs when its authentication never answers', async (t) => {
+    const { port } = await brokerFor(t, { connectTimeoutMs: 300, authenticate: () => new Promise<boolean>(() => {}) });
+    const c = await openRaw(t, port);
+    c.send(P.connect({ clientId: 'never-answered' }));
+    c.socket.end();
+    await c.expectClosed(3000);
+  });
+
+  test('a CONNECT its client gave up on is not accepted late over the client\'s newer connection', async (t) => {
+    let calls = 0;
+    const { port } = await brokerFor(t, {
+      authenticate: async ({ clientId }) => {
+        // The first attempt of 'late' waits longer than the client does; the second is answered at once.
+        if (clientId === 'late' && ++calls === 1) await new Promise((r) => setTimeout(r, 300));
+        return true;
+      },
+    });
+    const watcher = await openClient(t, port, { clientId: 'late-watch' });
+    await watcher.subscribe([['will/#', 0]]);
+    const first = await openRaw(t, port);
+    first.send(P.connect({ clientId: 'late', will: { topic: 'will/late', payload: 'first' } }));
+    first.socket.end();
+    await new Promise((r) => setTimeout(r, 50));
+    const second = await openClient(t, port, { clientId: 'late', will: { topic: 'will/late', payload: 'second' } });
+    await first.expectClosed(2000);
+    await new Promise((r) => setTimeout(r, 100));
+    await second.ping();
+    assert.equal(second.isClosed, false, 'the newer connection was not taken over');
+    await watcher.expectNothing(200);
+  });
+
   test('the clientConnected and clientDisconnected events carry the client id', async (t) => {
     const { broker, port } = await brokerFor(t);
     const connected = waitForEvent<[{ id: string }]>(broker, 'clientConnected', (c) => c.id === 'evented');

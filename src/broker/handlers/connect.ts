@@ -217,6 +217,14 @@ const NEVER_EXPIRES = 0xffff_ffff;
 
 /** `authProperties`: the Authentication Method and final Authentication Data for CONNACK [MQTT-4.12.0-5]. */
 export function acceptConnect(conn: Connection, packet: ConnectPacket, authProperties: Properties | undefined): void {
+  if (conn.hasInputEnded && isSupersededBy(conn, conn.broker.clients.get(conn.clientId))) {
+    // The client gave up on this connection (ended it while authentication waited) and has connected again since:
+    // the newer connection stays, and this one is not accepted late over it.
+    conn.broker.logger.info(`Client ${conn.clientId} connected again before its earlier connection was `
+      + 'authenticated; the earlier one is closed.');
+    conn.close('socketClosed');
+    return;
+  }
   takeOver(conn);
   const isSessionPresent = startSession(conn, packet);
   conn.will = packet.will;
@@ -231,6 +239,10 @@ export function acceptConnect(conn: Connection, packet: ConnectPacket, authPrope
     + `(p${packet.protocolVersion === 3 ? 1 : packet.protocolVersion === 4 ? 2 : 5}, c${packet.clean ? 1 : 0}, `
     + `k${packet.keepaliveSeconds}${conn.username === undefined ? '' : `, u'${conn.username}'`}).`);
   conn.broker.emitEvent('clientConnected', conn.info);
+}
+
+function isSupersededBy(conn: Connection, other: Connection | undefined): boolean {
+  return other !== undefined && other !== conn && other.createdAtMs >= conn.createdAtMs;
 }
 
 /** [MQTT-3.1.4-2]: a client id already connected: the existing connection is closed (its will goes out). */
