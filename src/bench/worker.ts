@@ -239,7 +239,6 @@ class Worker {
     this.#connectMs = performance.now() - started;
     send({ type: 'connected', counters: this.counters(), connectMs: this.#connectMs });
   }
-
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight. */

@@ -169,7 +169,7 @@ export class Connection implements SessionLink {
     const conn = this[OWNER]!;
     conn.#isInputEnded = true;
     // Packets still waiting in the decoder are handled first; the pump ends the output when it runs dry.
-    if (!conn.#isPumpPaused && conn.#inputHolds === 0) conn.#endOutput();
+    conn.#endOutput();
     // ... but not for longer than a client may take to connect: a hook or store that never answers must not keep
     // a connection whose peer has gone.
     if (!conn.#isOutputEnded && conn.state !== 'closed') {
@@ -311,10 +311,12 @@ export class Connection implements SessionLink {
 
   /**
    * After the peer's end: what is queued leaves, then this side ends too ('close' then finishes the connection).
-   * Acknowledgements still waiting for the store go first (`onDurableAcksWritten`).
+   * Not while packets wait to be handled (the pump calls it again when it runs dry) or acknowledgements wait for the
+   * store (`onDurableAcksWritten` calls it again).
    */
   #endOutput(): void {
-    if (this.state === 'closed' || this.#isOutputEnded || this.durableAcksPending > 0) return;
+    if (this.state === 'closed' || this.#isOutputEnded || this.#isPumpPaused || this.#inputHolds > 0
+      || this.durableAcksPending > 0) return;
     this.flush();
     this.#isOutputEnded = true;
     clearTimeout(this.#endTimer);
@@ -330,7 +332,7 @@ export class Connection implements SessionLink {
 
   /** The last acknowledgement that waited for the store is written: a peer that has ended may be answered now. */
   onDurableAcksWritten(): void {
-    if (this.#isInputEnded && !this.#isPumpPaused && this.#inputHolds === 0) this.#endOutput();
+    if (this.#isInputEnded) this.#endOutput();
   }
 
   #resume(): void {
