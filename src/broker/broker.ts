@@ -1,17 +1,17 @@
 /**
  * The broker: wiring only. It owns the registries (sessions, live clients, subscriptions, retained messages), the
- * store, the hooks and the timers, and hands every accepted Duplex to a Connection. It imports no transport: the
+ * store, the hooks and the timers, and hands every accepted stream to a Connection. It imports no transport: the
  * composition root (`createBroker`, the CLI) decides where streams come from.
  */
 import { randomBytes } from 'node:crypto';
 import { setImmediate as yieldTurn } from 'node:timers/promises';
 import { EventEmitter } from 'node:events';
-import type { Duplex } from 'node:stream';
 import { ReasonCode } from '../protocol/reason-codes.js';
 import { parseSharedFilter } from '../protocol/topic.js';
 import type { Properties, QoS, Will } from '../protocol/types.js';
 import { MemoryPersistence } from '../persistence/memory/memory-persistence.js';
 import type { Persistence, StoredMessage, StoredSubscription } from '../persistence/persistence.js';
+import type { ByteStream } from './byte-stream.js';
 import { resolveOptions, type BrokerOptions, type ResolvedOptions } from './config.js';
 import { Connection, type CloseReason } from './connection.js';
 import type { BrokerContext } from './context.js';
@@ -132,10 +132,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
   }
 
   /**
-   * Serves one client over any Duplex (TCP, TLS, WebSocket stream, an in-memory pair). `transport` carries what the
+   * Serves one client over any Duplex (TCP, TLS, WebSocket stream, an in-memory pair) or other ByteStream. `transport` carries what the
    * listener knows (its name, TLS, a username from the client certificate).
    */
-  handle(stream: Duplex, remoteAddress?: string, transport?: TransportInfo): void {
+  handle(stream: ByteStream, remoteAddress?: string, transport?: TransportInfo): void {
     if (this.#isClosed) {
       stream.destroy();
       return;

@@ -1,5 +1,5 @@
 /**
- * One client connection over any Duplex: the decode loop, batched writes, backpressure, and the single place where
+ * One client connection over any ByteStream (a Duplex, or the transport's RawSocket): the decode loop, batched writes, backpressure, and the single place where
  * a protocol violation becomes a DISCONNECT (MQTT 5) or a plain close (3.1/3.1.1).
  *
  * Design note: the decoder is pulled, not pushed: `#pump` takes packets while handlers answer synchronously and
@@ -24,12 +24,12 @@
  * with it (Mosquitto, same defaults: 6,405-7,107); with 1 KiB payloads 257-306 and 1,498-3,218 (Mosquitto 4,810).
  * With large windows, as bench:compare runs, it never applies.
  */
-import type { Duplex } from 'node:stream';
 import { Decoder } from '../protocol/decoder.js';
 import { encode } from '../protocol/encoder.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { ConnackReturnCode, ReasonCode } from '../protocol/reason-codes.js';
 import type { ConnectPacket, Packet, Properties, ProtocolVersion, QoS, Will } from '../protocol/types.js';
+import type { ByteStream } from './byte-stream.js';
 import type { BrokerContext } from './context.js';
 import { dispatch } from './handlers/index.js';
 import { newAuthState, type AuthState, type ClientInfo, type EnhancedAuthExchange } from './hooks.js';
@@ -60,10 +60,10 @@ const MAX_PACKET_BYTES = 268_435_460;
 
 /** The stream of a connection knows its connection, so that one set of listeners serves every connection. */
 const OWNER = Symbol('culex.connection');
-type OwnedStream = Duplex & { [OWNER]?: Connection };
+type OwnedStream = ByteStream & { [OWNER]?: Connection };
 
 export class Connection implements SessionLink {
-  readonly stream: Duplex;
+  readonly stream: ByteStream;
   readonly decoder: Decoder;
   readonly broker: BrokerContext;
   readonly remoteAddress: string | undefined;
@@ -133,7 +133,7 @@ export class Connection implements SessionLink {
   #drainTimer: NodeJS.Timeout | undefined;
   #info: ConnectionInfo | undefined;
 
-  constructor(stream: Duplex, broker: BrokerContext, remoteAddress: string | undefined, transport?: TransportInfo) {
+  constructor(stream: ByteStream, broker: BrokerContext, remoteAddress: string | undefined, transport?: TransportInfo) {
     this.stream = stream;
     this.broker = broker;
     this.remoteAddress = remoteAddress;

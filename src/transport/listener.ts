@@ -1,9 +1,13 @@
 /**
  * A listener: TCP or a Unix socket, optionally behind the PROXY protocol, optionally TLS, carrying MQTT either as a
  * byte stream or inside WebSocket frames. Every accepted connection goes through the same stages and ends as a
- * Duplex handed to `handler.handle(stream, remoteAddress, transport)`:
+ * stream handed to `handler.handle(stream, remoteAddress, transport)`:
  *
  *   net.Server accept → per-listener connection limit → [PROXY header] → [TLS] → [HTTP upgrade → WebSocket] → broker
+ *
+ * A listener with none of the optional stages (plain TCP or a Unix socket) hands over a RawSocket on the accepted
+ * handle instead of a `net.Socket` (see raw-socket.ts: a third less CPU and memory per connection), unless
+ * `isRawSocketAllowed` is false or this Node lacks what it needs.
  *
  * Design note: one `net.Server` accepts for every kind, and the later stages are fed by emitting `connection` on a
  * non-listening `tls.Server` / `http.Server`. That keeps the PROXY header (which precedes the TLS handshake and the
@@ -15,15 +19,18 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { lstatSync, unlinkSync } from 'node:fs';
 import { Server as TlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
+import { getSystemErrorName } from 'node:util';
 import type { WebSocketServer } from 'ws';
+import type { ByteStream } from '../broker/byte-stream.js';
 import type { Logger } from '../broker/logger.js';
 import type { TransportInfo } from '../broker/transport-info.js';
 import { readProxyHeader } from './proxy-protocol.js';
+import { isUsableHandle, loadStreamBinding, RawSocket } from './raw-socket.js';
 import { usernameFromCertificate, type CertificateUsername } from './tls.js';
 import { WebSocketDuplex } from './ws-stream.js';
 
 export interface StreamHandler {
-  handle(stream: Duplex, remoteAddress?: string, transport?: TransportInfo): void;
+  handle(stream: ByteStream, remoteAddress?: string, transport?: TransportInfo): void;
 }
 
 export interface ListenerTlsOptions extends SecureContextOptions {
@@ -60,6 +67,12 @@ export interface ListenerOptions {
   readonly backlog?: number;
   /** Where failed handshakes and refused connections are logged (as debug, warn). */
   readonly logger?: Logger;
+  /**
+   * Serve a listener without PROXY, TLS or WebSocket on the bare libuv handle (RawSocket) rather than a
+   * `net.Socket`. Default true; false, or a Node without the internals it uses, serves every connection on a
+   * `net.Socket`.
+   */
+  readonly isRawSocketAllowed?: boolean;
 }
 
 export interface Listener {
@@ -87,6 +100,8 @@ const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
  * the TLS stage finds the PROXY-protocol address of the connection; test/transport/proxy-protocol tests cover it.
  */
 const TLS_PARENT = '_parent';
+/** Where `net.Server` keeps its listening handle (since v0.x; not documented). */
+const NET_SERVER_HANDLE = '_handle';
 const DEFAULT_MAX_WS_MESSAGE_BYTES = 16 * 1024 * 1024 + 1024;
 
 /** Opens a listener that hands each connection to `handler`. */
@@ -96,6 +111,10 @@ export async function listen(handler: StreamHandler, options: ListenerOptions = 
   const wsModule = options.protocol === 'websockets' ? await import('ws') : undefined;
   const pipeline = new Pipeline(handler, options, server, wsModule?.WebSocketServer);
   const address = await bind(server, options);
+  const hasStages = options.proxyProtocol !== undefined || options.tls !== undefined || wsModule !== undefined;
+  if (!hasStages && options.isRawSocketAllowed !== false) pipeline.acceptRawHandles(server);
+  // After listening, an accept can still fail (EMFILE at the open-file limit): logged, never thrown.
+  server.on('error', (err) => options.logger?.warn(`Accepting a connection on ${pipeline.name} failed: ${err.message}.`));
   const protocol = options.protocol ?? 'mqtt';
   const where = typeof address === 'string' ? address : `${address.address}:${address.port}`;
   pipeline.name = options.name ?? `${protocol}${options.tls === undefined ? '' : '+tls'} ${where}`;
@@ -136,14 +155,26 @@ function removeStaleSocket(path: string): void {
 }
 
 const PIPELINE = Symbol('culex.pipeline');
-type PipelineSocket = Socket & { [PIPELINE]?: Pipeline };
+type PipelineSocket = (Socket | RawSocket) & { [PIPELINE]?: Pipeline };
+/** What `net.Server` sets on its listening handle: libuv's accept callback. */
+interface ListeningHandle {
+  onconnection: (status: number, clientHandle?: object) => void;
+}
 
 function ignoreError(): void {}
+
+function errorName(status: number): string {
+  try {
+    return getSystemErrorName(status);
+  } catch {
+    return `status ${status}`;
+  }
+}
 
 class Pipeline {
   name = '';
   /** Every open accepted socket, for `maxConnections`. */
-  readonly sockets = new Set<Socket>();
+  readonly sockets = new Set<Socket | RawSocket>();
   /**
    * Accepted sockets not yet handed to the broker (in the PROXY, TLS or HTTP stage), with the time they were
    * accepted: a sweep closes those still there after the handshake timeout, and `close()` closes the rest.
@@ -214,16 +245,53 @@ class Pipeline {
   static #onSocketClose(this: PipelineSocket): void {
     const pipeline = this[PIPELINE]!;
     pipeline.sockets.delete(this);
-    pipeline.#pending.delete(this);
+    if (pipeline.#pending.size > 0) pipeline.#pending.delete(this as Socket);
+  }
+
+  /**
+   * From now on, `server`'s accepted handles are served on RawSockets (`net.Server` sets `onconnection` on its
+   * listening handle; this sets it again). Nothing changes when this Node lacks what RawSocket uses.
+   */
+  acceptRawHandles(server: NetServer): void {
+    const binding = loadStreamBinding();
+    const handle = (server as unknown as Record<string, Partial<ListeningHandle> | null | undefined>)[NET_SERVER_HANDLE];
+    if (binding === undefined || typeof handle?.onconnection !== 'function') return;
+    (handle as ListeningHandle).onconnection = (status, clientHandle) => {
+      if (status !== 0 || clientHandle === undefined) {
+        this.#options.logger?.warn(`Accepting a connection on ${this.name} failed: ${errorName(status)}.`);
+      } else if (isUsableHandle(clientHandle)) {
+        this.#acceptRaw(new RawSocket(clientHandle, binding));
+      } else {
+        (clientHandle as { close?: () => void }).close?.();
+      }
+    };
+  }
+
+  #acceptRaw(socket: RawSocket): void {
+    const { maxConnections } = this.#options;
+    if (maxConnections !== undefined && this.sockets.size >= maxConnections) {
+      this.#refuse(socket, maxConnections);
+      return;
+    }
+    this.sockets.add(socket);
+    (socket as PipelineSocket)[PIPELINE] = this;
+    socket.on('close', Pipeline.#onSocketClose);
+    socket.setNoDelay(true);
+    this.#handler.handle(socket, this.#describe(socket), this.#transport());
+    socket.resume();
+  }
+
+  #refuse(socket: Socket | RawSocket, maxConnections: number): void {
+    this.#options.logger?.warn(`Client connection from ${this.#describe(socket)} denied: max_connections `
+      + `(${maxConnections}) reached on ${this.name}.`);
+    socket.destroy();
   }
 
   #accept(socket: Socket): void {
     const { maxConnections, logger } = this.#options;
     socket.on('error', ignoreError); // Later stages add their own handlers; an error here must never crash.
     if (maxConnections !== undefined && this.sockets.size >= maxConnections) {
-      logger?.warn(`Client connection from ${this.#describe(socket)} denied: max_connections (${maxConnections}) `
-        + `reached on ${this.name}.`);
-      socket.destroy();
+      this.#refuse(socket, maxConnections);
       return;
     }
     this.sockets.add(socket);
@@ -345,7 +413,7 @@ class Pipeline {
     }
   }
 
-  #describe(socket: Socket): string | undefined {
+  #describe(socket: { readonly remoteAddress?: string | undefined; readonly remotePort?: number | undefined }): string | undefined {
     if (this.#options.path !== undefined) return this.#options.path;
     return socket.remoteAddress === undefined ? undefined : `${socket.remoteAddress}:${socket.remotePort}`;
   }
