@@ -17,7 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { cliCommand, findBrokers, makeCertificate, type Broker, type Env } from './compare/brokers.js';
 import { allCases, selectCases, type Case } from './compare/cases.js';
-import { metricsByKind, summarize, type Run } from './compare/summary.js';
+import { isRepeatedForSteal, metricsByKind, summarize, type Run } from './compare/summary.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -82,6 +82,17 @@ async function runWithRetry(env: Env, broker: Broker, c: Case, round: number, ru
   for (let attempt = 1; ; attempt++) {
     const run = await runOne(env, broker, c, round, runDir);
     if (attempt >= 3 || run.error === undefined || !run.error.includes('EADDRINUSE')) return run;
+  }
+}
+
+/** runWithRetry, and a latency run again while the host was busy during it (`isRepeatedForSteal`), up to a bound. */
+async function runCounted(env: Env, broker: Broker, c: Case, round: number, runDir: string): Promise<Run> {
+  const repeated: Run[] = [];
+  for (;;) {
+    const run = await runWithRetry(env, broker, c, round, runDir);
+    if (!isRepeatedForSteal(c.kind, run, repeated.length)) return repeated.length === 0 ? run : { ...run, repeated };
+    process.stderr.write(`  ${c.id} ${broker.name} round ${round}: steal ${run.stealPct?.join(' / ')} %, run again\n`);
+    repeated.push(run);
   }
 }
 
@@ -265,7 +276,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   for (let round = 1; round <= rounds; round++) {
     for (const { c, b } of plan) {
-      const run = await runWithRetry(env, b, c, round, path.join(tmp, `run-${runs.length}`));
+      const run = await runCounted(env, b, c, round, path.join(tmp, `run-${runs.length}`));
       runs.push(run);
       process.stderr.write(`[${runs.length}/${total} ${duration(Date.now() - started)}] round ${round} ${c.id} ${b.name}: ${brief(c, run)}\n`);
     }

@@ -17,7 +17,7 @@ import { matching } from '../../src/bench/scenarios.js';
 import { parseBrokerUrl } from '../../src/bench/transport.js';
 import { readCpuSeconds } from '../../src/bench/conn.js';
 import { allCases, selectCases } from '../../bench/compare/cases.js';
-import { jitterLine, probeLine, problems, stealLine, summarize, type Run } from '../../bench/compare/summary.js';
+import { isRepeatedForSteal, jitterLine, probeLine, problems, stealLine, summarize, type Run } from '../../bench/compare/summary.js';
 import { LITERALS, prng, referenceMatches } from '../helpers/topic-reference.js';
 
 const fixture = (name: string): string => new URL(`fixtures/${name}`, import.meta.url).pathname;
@@ -300,6 +300,19 @@ test('bench:compare report: a run with more than 5 % steal on either CPU is flag
   assert.equal(stealLine(runs), 'Steal time during the runs (the share of a vCPU the hypervisor gave to others while it '
     + 'had work; broker CPU / load CPU): median 2 % / 1 %, highest 6 % / 12.5 %; 2 of 3 runs over 5 % (listed below)');
   assert.equal(stealLine([stolen(1)]), undefined, 'results from before steal was measured');
+});
+
+test('bench:compare: a latency run with more than 5 % steal is run again, at most twice; the repeated runs are listed with their p99', () => {
+  const busy: Run = { caseId: 'latency-q1', broker: 'Culex', round: 2, stealPct: [18.2, 1], result: { latency: { p99Us: 17_200 } } };
+  assert.equal(isRepeatedForSteal('latency', busy, 0), true);
+  assert.equal(isRepeatedForSteal('latency', busy, 1), true);
+  assert.equal(isRepeatedForSteal('latency', busy, 2), false, 'bounded');
+  assert.equal(isRepeatedForSteal('latency', { ...busy, stealPct: [5, 0.2] }, 0), false, '5 % itself is not repeated');
+  assert.equal(isRepeatedForSteal('latency', { ...busy, stealPct: undefined }, 0), false);
+  assert.equal(isRepeatedForSteal('throughput', { ...busy, caseId: 'fanin-q0-16' }, 0), false, 'throughput runs are not');
+  const counted: Run = { ...busy, stealPct: [1.4, 0.5], result: { latency: { p99Us: 710 } }, repeated: [busy] };
+  assert.deepEqual(problems([counted]), ['latency-q1 Culex round 2: run again, the host was busy during it (steal 18.2 % '
+    + 'of the broker\'s CPU, 1 % of the load\'s; its p99 17.2 ms)']);
 });
 
 test('culex bench --persistent connects subscribers with clean session 0, publishers with clean session 1', async (t) => {
