@@ -24,6 +24,8 @@ export class CulexBroker extends Broker {
       // a little (a frame may also end with the start of the next packet).
       maxWebSocketMessageBytes: this.options.maxPacketBytes + 1024,
       handshakeTimeoutMs: this.options.connectTimeoutMs,
+      // A Connection takes the bare-handle RawSocket (a ByteStream); a custom handler of `listen()` gets a net.Socket.
+      isRawSocketAllowed: true,
       ...options,
     });
     this.addClosable(listener);

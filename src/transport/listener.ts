@@ -7,7 +7,7 @@
  *
  * A listener with none of the optional stages (plain TCP or a Unix socket) hands over a RawSocket on the accepted
  * handle instead of a `net.Socket` (see raw-socket.ts: a third less CPU and memory per connection), unless
- * `isRawSocketAllowed` is false or this Node lacks what it needs.
+ * `isRawSocketAllowed` is not set (the broker sets it) or this Node lacks what it needs.
  *
  * Design note: one `net.Server` accepts for every kind, and the later stages are fed by emitting `connection` on a
  * non-listening `tls.Server` / `http.Server`. That keeps the PROXY header (which precedes the TLS handshake and the
@@ -68,9 +68,9 @@ export interface ListenerOptions {
   /** Where failed handshakes and refused connections are logged (as debug, warn). */
   readonly logger?: Logger;
   /**
-   * Serve a listener without PROXY, TLS or WebSocket on the bare libuv handle (RawSocket) rather than a
-   * `net.Socket`. Default true; false, or a Node without the internals it uses, serves every connection on a
-   * `net.Socket`.
+   * Serve a listener without PROXY, TLS or WebSocket on the bare libuv handle (RawSocket: a ByteStream, not a
+   * Duplex) rather than a `net.Socket`. Default false here; the broker's listeners (`openListener`) default to true.
+   * A Node without the internals it uses serves every connection on a `net.Socket`.
    */
   readonly isRawSocketAllowed?: boolean;
 }
@@ -112,7 +112,7 @@ export async function listen(handler: StreamHandler, options: ListenerOptions = 
   const pipeline = new Pipeline(handler, options, server, wsModule?.WebSocketServer);
   const address = await bind(server, options);
   const hasStages = options.proxyProtocol !== undefined || options.tls !== undefined || wsModule !== undefined;
-  if (!hasStages && options.isRawSocketAllowed !== false) pipeline.acceptRawHandles(server);
+  if (!hasStages && options.isRawSocketAllowed === true) pipeline.acceptRawHandles(server);
   // After listening, an accept can still fail (EMFILE at the open-file limit): logged, never thrown.
   server.on('error', (err) => options.logger?.warn(`Accepting a connection on ${pipeline.name} failed: ${err.message}.`));
   const protocol = options.protocol ?? 'mqtt';
@@ -425,11 +425,15 @@ class Pipeline {
 
   /** Stops accepting and closes connections still in a handshake; handed-over ones are the broker's to close. */
   close(): Promise<void> {
-    return new Promise<void>((resolve) => {
+    const closed = new Promise<void>((resolve) => {
       this.#server.close(() => resolve());
       clearInterval(this.#sweepTimer);
       for (const socket of this.#pending.keys()) socket.destroy();
       this.#wss?.close();
     });
+    // net.Server waits for its own sockets; RawSockets are not its own, so they are waited for here.
+    const raw = [...this.sockets].filter((s): s is RawSocket => s instanceof RawSocket && !s.destroyed);
+    return Promise.all([closed, ...raw.map((s) => new Promise<void>((resolve) => s.once('close', resolve)))])
+      .then(() => undefined);
   }
 }

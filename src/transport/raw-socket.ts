@@ -100,8 +100,11 @@ function uvError(status: number, syscall: string): NodeJS.ErrnoException {
 }
 
 export class RawSocket extends EventEmitter implements ByteStream {
-  /** Always half-open: the output ends only on `end()`, whatever the peer does (what a Connection wants). */
-  allowHalfOpen = true;
+  /**
+   * As on a `net.Socket`: false ends the output by itself when the peer ends its own; true (what a Connection sets)
+   * keeps it open until `end()`.
+   */
+  allowHalfOpen = false;
   destroyed = false;
   readonly #handle: StreamHandle;
   readonly #binding: StreamBinding;
@@ -139,7 +142,8 @@ export class RawSocket extends EventEmitter implements ByteStream {
     const count = state[socket.#binding.kReadBytesOrError]!;
     if (count > 0) {
       const chunk = Buffer.from(buffer!, state[socket.#binding.kArrayBufferOffset]!, count);
-      if (socket.#isFlowing) socket.emit('data', chunk);
+      // Behind what is held, never before it.
+      if (socket.#isFlowing && socket.#held === undefined) socket.emit('data', chunk);
       else socket.#hold(chunk);
     } else if (count === UV_EOF) {
       socket.#isInputEnded = true;
@@ -160,6 +164,7 @@ export class RawSocket extends EventEmitter implements ByteStream {
     if (this.#isEndEmitted || this.destroyed) return;
     this.#isEndEmitted = true;
     this.emit('end');
+    if (!this.allowHalfOpen) this.end();
     if (this.#isShutDown) this.destroy();
   }
 
@@ -224,7 +229,8 @@ export class RawSocket extends EventEmitter implements ByteStream {
       return;
     }
     if (--socket.#writesInFlight === 0) socket.#dispatchWaiting();
-    if (socket.#isDrainDue && socket.#writesInFlight === 0 && !socket.destroyed) {
+    // As on a net.Socket, no 'drain' after end(): nothing more may be written.
+    if (socket.#isDrainDue && socket.#writesInFlight === 0 && !socket.destroyed && !socket.#isOutputEnded) {
       socket.#isDrainDue = false;
       socket.emit('drain');
     }
@@ -244,6 +250,7 @@ export class RawSocket extends EventEmitter implements ByteStream {
   end(): void {
     if (this.destroyed || this.#isOutputEnded) return;
     this.#isOutputEnded = true;
+    this.#isDrainDue = false;
     // libuv ends the output after the writes it holds: the waiting ones go to it first.
     this.#dispatchWaiting();
     if (this.destroyed) return;
@@ -264,6 +271,7 @@ export class RawSocket extends EventEmitter implements ByteStream {
     if (this.destroyed) return this;
     this.destroyed = true;
     this.#isReading = false;
+    this.#isDrainDue = false;
     this.#held = undefined;
     this.#waiting = undefined;
     this.#waitingBytes = 0;
@@ -309,9 +317,13 @@ export class RawSocket extends EventEmitter implements ByteStream {
       if (socket.#held.length === 0) socket.#held = undefined;
       socket.emit('data', chunk);
     }
-    if (!socket.#isFlowing || socket.destroyed) return;
-    if (socket.#isInputEnded) socket.#emitEnd();
-    else socket.#startReading();
+    if (socket.destroyed) return;
+    if (socket.#held === undefined && socket.#isInputEnded) {
+      if (socket.#isFlowing) socket.#emitEnd();
+    } else if (socket.#heldBytes < HIGH_WATER_MARK_BYTES) {
+      // Paused again with little held: reading goes on, so the peer's end is still seen.
+      socket.#startReading();
+    }
   }
 
   setNoDelay(isEnabled = true): this {

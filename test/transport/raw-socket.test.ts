@@ -25,7 +25,7 @@ interface Pair {
 async function pair(t: Cleanup, options: { isRawSocketAllowed?: boolean } = {}): Promise<Pair> {
   let handedOver: ((stream: ByteStream) => void) | undefined;
   const stream = new Promise<ByteStream>((resolve) => { handedOver = resolve; });
-  const listener = await listen({ handle: (s) => handedOver!(s) }, { port: 0, host: '127.0.0.1', ...options });
+  const listener = await listen({ handle: (s) => handedOver!(s) }, { port: 0, host: '127.0.0.1', isRawSocketAllowed: true, ...options });
   // Half-open like the server side, so a test can write after the server's end.
   const client = netConnect({ port: (listener.address as AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
   client.on('error', () => {});
@@ -65,9 +65,41 @@ function pattern(length: number): Buffer {
 const tick = (ms = 50): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('RawSocket', { timeout: 20_000, skip: loadStreamBinding() === undefined && 'this Node lacks the stream binding' }, () => {
-  test('a plain TCP listener hands over a RawSocket, and a net.Socket with isRawSocketAllowed false', async (t) => {
-    assert.ok((await pair(t)).server instanceof RawSocket);
+  test('a plain TCP listener hands over a RawSocket with isRawSocketAllowed, else a net.Socket', async (t) => {
+    const raw = (await pair(t)).server;
+    assert.ok(raw instanceof RawSocket);
+    assert.equal(raw.allowHalfOpen, false, 'like a net.Socket until its user says otherwise');
     assert.ok(!((await pair(t, { isRawSocketAllowed: false })).server instanceof RawSocket));
+  });
+
+  test('allowHalfOpen false (the default): the peer\'s end ends the output too, and the socket closes', async (t) => {
+    const { server, client } = await pair(t);
+    const closed = once(server as Socket, 'close');
+    client.end();
+    await once(client, 'end');
+    await closed;
+  });
+
+  test('paused again after a partial hand-over, it reads on below the high-water mark and sees the peer\'s end', async (t) => {
+    const { server, client } = await pair(t);
+    const events: string[] = [];
+    let total = 0;
+    server.pause();
+    client.write(pattern(40_000));
+    await tick(100);
+    server.on('data', (chunk) => {
+      total += chunk.length;
+      if (total === 40_000) {
+        events.push('all in, paused');
+        server.pause();
+      }
+    });
+    server.on('end', () => { events.push('end'); });
+    server.resume();
+    await tick(100);
+    client.end();
+    await tick(200);
+    assert.deepEqual(events, ['all in, paused', 'end']);
   });
 
   test('bytes both ways, in order; the peer address is the client socket\'s', async (t) => {
@@ -126,6 +158,7 @@ describe('RawSocket', { timeout: 20_000, skip: loadStreamBinding() === undefined
     await ended;
 
     const { server, client } = await pair(t);
+    server.allowHalfOpen = true; // as a Connection sets it
     const events: string[] = [];
     server.on('data', (chunk) => { events.push(chunk.toString()); });
     server.on('end', () => { events.push('end'); });
@@ -187,6 +220,33 @@ describe('RawSocket', { timeout: 20_000, skip: loadStreamBinding() === undefined
     assert.equal(server.writableNeedDrain, false);
     assert.equal(server.writableLength, 0);
     assert.equal((await got).length, written);
+  });
+
+  test('no drain after end(), as on a net.Socket: nothing more may be written', async (t) => {
+    const { server, client } = await pair(t);
+    client.pause();
+    const chunk = pattern(256 * 1024);
+    let written = chunk.length;
+    while (server.write(chunk)) written += chunk.length;
+    let isDrained = false;
+    server.on('drain', () => { isDrained = true; });
+    server.end();
+    assert.equal(server.writableNeedDrain, false);
+    const got = readBytes(client, written, 20_000);
+    client.resume();
+    assert.equal((await got).length, written);
+    await tick(50);
+    assert.equal(isDrained, false);
+  });
+
+  test('listener.close() resolves once its RawSockets have closed, as net.Server does for its sockets', async (t) => {
+    const { server, listener } = await pair(t);
+    let isClosed = false;
+    const closing = listener.close().then(() => { isClosed = true; });
+    await tick(100);
+    assert.equal(isClosed, false);
+    server.destroy();
+    await closing;
   });
 
   test('destroy(error): error, then close, once; writes after it are refused', async (t) => {
