@@ -19,13 +19,12 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { lstatSync, unlinkSync } from 'node:fs';
 import { Server as TlsServer, type SecureContextOptions, type TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
-import { getSystemErrorName } from 'node:util';
 import type { WebSocketServer } from 'ws';
 import type { ByteStream } from '../broker/byte-stream.js';
 import type { Logger } from '../broker/logger.js';
 import type { TransportInfo } from '../broker/transport-info.js';
 import { readProxyHeader } from './proxy-protocol.js';
-import { isUsableHandle, loadStreamBinding, RawSocket } from './raw-socket.js';
+import { isUsableHandle, loadStreamBinding, RawSocket, uvErrorName } from './raw-socket.js';
 import { usernameFromCertificate, type CertificateUsername } from './tls.js';
 import { WebSocketDuplex } from './ws-stream.js';
 
@@ -163,14 +162,6 @@ interface ListeningHandle {
 
 function ignoreError(): void {}
 
-function errorName(status: number): string {
-  try {
-    return getSystemErrorName(status);
-  } catch {
-    return `status ${status}`;
-  }
-}
-
 class Pipeline {
   name = '';
   /** Every open accepted socket, for `maxConnections`. */
@@ -258,7 +249,7 @@ class Pipeline {
     if (binding === undefined || typeof handle?.onconnection !== 'function') return;
     (handle as ListeningHandle).onconnection = (status, clientHandle) => {
       if (status !== 0 || clientHandle === undefined) {
-        this.#options.logger?.warn(`Accepting a connection on ${this.name} failed: ${errorName(status)}.`);
+        this.#options.logger?.warn(`Accepting a connection on ${this.name} failed: ${uvErrorName(status)}.`);
       } else if (isUsableHandle(clientHandle)) {
         this.#acceptRaw(new RawSocket(clientHandle, binding));
       } else {

@@ -85,13 +85,17 @@ export function isUsableHandle(handle: object): handle is StreamHandle {
 
 const SOCKET = Symbol('culex.rawSocket');
 
-function uvError(status: number, syscall: string): NodeJS.ErrnoException {
-  let code: string;
+/** The name of a libuv status (ECONNRESET), or `UV<status>` for one Node does not know. */
+export function uvErrorName(status: number): string {
   try {
-    code = getSystemErrorName(status);
+    return getSystemErrorName(status);
   } catch {
-    code = `UV${status}`;
+    return `UV${status}`;
   }
+}
+
+function uvError(status: number, syscall: string): NodeJS.ErrnoException {
+  const code = uvErrorName(status);
   const err: NodeJS.ErrnoException = new Error(`${syscall} ${code}`);
   err.code = code;
   err.errno = status;
