@@ -17,7 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { cliCommand, findBrokers, makeCertificate, type Broker, type Env } from './compare/brokers.js';
 import { allCases, selectCases, type Case } from './compare/cases.js';
-import { isRepeatedForSteal, metricsByKind, summarize, type Run } from './compare/summary.js';
+import { countedAttempt, isRepeatedForSteal, metricsByKind, summarize, type Run } from './compare/summary.js';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -85,14 +85,17 @@ async function runWithRetry(env: Env, broker: Broker, c: Case, round: number, ru
   }
 }
 
-/** runWithRetry, and a latency run again while the host was busy during it (`isRepeatedForSteal`), up to a bound. */
+/**
+ * runWithRetry, and a latency run again while the host was busy during it (`isRepeatedForSteal`), up to a bound; the
+ * attempt the host disturbed least counts (`countedAttempt`).
+ */
 async function runCounted(env: Env, broker: Broker, c: Case, round: number, runDir: string): Promise<Run> {
-  const repeated: Run[] = [];
+  const attempts: Run[] = [];
   for (;;) {
     const run = await runWithRetry(env, broker, c, round, runDir);
-    if (!isRepeatedForSteal(c.kind, run, repeated.length)) return repeated.length === 0 ? run : { ...run, repeated };
+    attempts.push(run);
+    if (!isRepeatedForSteal(c.kind, run, attempts.length - 1)) return countedAttempt(attempts);
     process.stderr.write(`  ${c.id} ${broker.name} round ${round}: steal ${run.stealPct?.join(' / ')} %, run again\n`);
-    repeated.push(run);
   }
 }
 

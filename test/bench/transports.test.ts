@@ -17,7 +17,7 @@ import { matching } from '../../src/bench/scenarios.js';
 import { parseBrokerUrl } from '../../src/bench/transport.js';
 import { readCpuSeconds } from '../../src/bench/conn.js';
 import { allCases, selectCases } from '../../bench/compare/cases.js';
-import { isRepeatedForSteal, jitterLine, probeLine, problems, stealLine, summarize, type Run } from '../../bench/compare/summary.js';
+import { countedAttempt, isRepeatedForSteal, jitterLine, probeLine, problems, stealLine, summarize, type Run } from '../../bench/compare/summary.js';
 import { LITERALS, prng, referenceMatches } from '../helpers/topic-reference.js';
 
 const fixture = (name: string): string => new URL(`fixtures/${name}`, import.meta.url).pathname;
@@ -302,17 +302,28 @@ test('bench:compare report: a run with more than 5 % steal on either CPU is flag
   assert.equal(stealLine([stolen(1)]), undefined, 'results from before steal was measured');
 });
 
-test('bench:compare: a latency run with more than 5 % steal is run again, at most twice; the repeated runs are listed with their p99', () => {
+test('bench:compare: a latency run with more than 5 % steal is run again, at most three times; the attempt with the least steal counts and the others are listed with their p99', () => {
   const busy: Run = { caseId: 'latency-q1', broker: 'Culex', round: 2, stealPct: [18.2, 1], result: { latency: { p99Us: 17_200 } } };
   assert.equal(isRepeatedForSteal('latency', busy, 0), true);
-  assert.equal(isRepeatedForSteal('latency', busy, 1), true);
-  assert.equal(isRepeatedForSteal('latency', busy, 2), false, 'bounded');
+  assert.equal(isRepeatedForSteal('latency', busy, 2), true);
+  assert.equal(isRepeatedForSteal('latency', busy, 3), false, 'bounded');
   assert.equal(isRepeatedForSteal('latency', { ...busy, stealPct: [5, 0.2] }, 0), false, '5 % itself is not repeated');
   assert.equal(isRepeatedForSteal('latency', { ...busy, stealPct: undefined }, 0), false);
   assert.equal(isRepeatedForSteal('throughput', { ...busy, caseId: 'fanin-q0-16' }, 0), false, 'throughput runs are not');
-  const counted: Run = { ...busy, stealPct: [1.4, 0.5], result: { latency: { p99Us: 710 } }, repeated: [busy] };
-  assert.deepEqual(problems([counted]), ['latency-q1 Culex round 2: run again, the host was busy during it (steal 18.2 % '
-    + 'of the broker\'s CPU, 1 % of the load\'s; its p99 17.2 ms)']);
+  const quiet: Run = { ...busy, stealPct: [1.4, 0.5], result: { latency: { p99Us: 710 } } };
+  const counted = countedAttempt([busy, quiet]);
+  assert.deepEqual(counted, { ...quiet, repeated: [busy] });
+  assert.deepEqual(problems([counted]), ['latency-q1 Culex round 2: an attempt not counted, the host was busier during it '
+    + '(steal 18.2 % of the broker\'s CPU, 1 % of the load\'s; its p99 17.2 ms)']);
+  // The least disturbed attempt counts even when it came first, and even when its p99 is the worse one: steal
+  // alone decides (the busier CPU of the two), never the result.
+  const first: Run = { ...busy, stealPct: [6, 6.5], result: { latency: { p99Us: 9_000 } } };
+  const second: Run = { ...busy, stealPct: [12, 1], result: { latency: { p99Us: 800 } } };
+  const third: Run = { ...busy, stealPct: [7, 9], result: { latency: { p99Us: 700 } } };
+  assert.deepEqual(countedAttempt([first, second, third]), { ...first, repeated: [second, third] });
+  assert.deepEqual(countedAttempt([first, { ...first, result: {} }]), { ...first, result: {}, repeated: [first] },
+    'on a tie the later attempt counts');
+  assert.equal(countedAttempt([quiet]), quiet, 'a single attempt is the run itself, with no list');
 });
 
 test('culex bench --persistent connects subscribers with clean session 0, publishers with clean session 1', async (t) => {
