@@ -197,8 +197,7 @@ async function runOne(env: Env, broker: Broker, c: Case, round: number, runDir: 
     if (wsPort !== undefined) await waitForPort(wsPort, child);
     const target = tlsPort !== undefined ? ['-u', `mqtts://127.0.0.1:${tlsPort}`]
       : wsPort !== undefined ? ['-u', `ws://127.0.0.1:${wsPort}/mqtt`] : ['-p', String(port)];
-    const isConn = c.kind === 'conn' || c.kind === 'connmax';
-    const args = [...c.args, ...target, '--json', ...(isConn ? ['--pid', String(child.pid)] : [])];
+    const args = [...c.args, ...target, '--json', '--pid', String(child.pid)];
     const stealAtStart = stealMsNow();
     const startMs = performance.now();
     const out = await new Promise<string>((resolve, reject) => {

@@ -99,6 +99,8 @@ export interface PhaseTimes {
   readonly results: readonly WorkerResult[];
   /** Closed loop: how many times the publishers were throttled. */
   readonly throttleEpisodes: number;
+  /** With `readBrokerCpuSeconds`: the broker's CPU time between mark and stop, in seconds. */
+  readonly brokerCpuSeconds?: number;
 }
 
 export interface DriveOptions {
@@ -110,6 +112,8 @@ export interface DriveOptions {
   readonly describe: (c: Counters, elapsedSeconds: number) => string;
   /** Closed loop: throttle flat-out publishers while outstanding deliveries exceed `limit` (resume below half). */
   readonly backlog?: { readonly limit: number; readonly deliveriesPerMessage: number };
+  /** The broker's CPU time so far (s), read at mark and stop. */
+  readonly readBrokerCpuSeconds?: () => number;
 }
 
 /** Forks one worker per plan and runs the pub/sub phases to the end. Workers are always killed afterwards. */
@@ -143,10 +147,12 @@ export async function drive(plans: readonly WorkerPlan[], options: DriveOptions)
 
     await raceSleep(options.warmupSeconds * 1000, allPublished);
     const atMark = await snapshot(workers, 'mark');
+    const brokerCpuAtMark = options.readBrokerCpuSeconds?.();
     const markedAt = performance.now();
     if (options.durationSeconds > 0) await raceSleep(options.durationSeconds * 1000, allPublished);
     else await allPublished;
     const atStop = await snapshot(workers, 'stop');
+    const brokerCpuAtStop = options.readBrokerCpuSeconds?.();
     const windowSeconds = (performance.now() - markedAt) / 1000;
 
     await drain(workers, options.drainTimeoutMs);
@@ -155,6 +161,8 @@ export async function drive(plans: readonly WorkerPlan[], options: DriveOptions)
     return {
       atMark, atStop, windowSeconds, results: (await Promise.all(results)).map((m) => m.result),
       throttleEpisodes: loop.episodes,
+      ...(brokerCpuAtMark === undefined || brokerCpuAtStop === undefined
+        ? {} : { brokerCpuSeconds: brokerCpuAtStop - brokerCpuAtMark }),
     };
   } finally {
     clearInterval(progressTimer);

@@ -5,6 +5,7 @@
  * subscriber.
  */
 import type { Counters, PubSubPlan, PublisherPlan, SubscriberPlan, WorkerResult } from './messages.js';
+import { readCpuSeconds } from './conn.js';
 import { drive, type ProgressSink } from './coordinator.js';
 import { FilterIndex } from './filter-index.js';
 import { Histogram, type LatencySummary } from './histogram.js';
@@ -32,6 +33,8 @@ export interface RunOptions {
    * publishers starve the generator's own subscribers of CPU. 0 = open loop.
    */
   readonly backlog?: number;
+  /** The broker's process: its CPU use in the window is reported (`brokerCpuCores`). */
+  readonly brokerPid?: number;
 }
 
 export interface PubSubResult {
@@ -67,6 +70,11 @@ export interface PubSubResult {
   readonly errorSamples: readonly string[];
   /** CPU cores the load generator used in the window: near the CPUs it has means it may be the bottleneck. */
   readonly loadCpuCores: number;
+  /**
+   * Given the broker's pid: the CPU cores it used in the window (all threads). Near 1 for a one-threaded or pinned
+   * broker means the broker was the limit, whatever the generator used.
+   */
+  readonly brokerCpuCores?: number;
   /** Closed loop (QoS 0 flat out, see RunOptions.backlog): times the publishers were held; absent = open loop. */
   readonly throttleEpisodes?: number;
 }
@@ -107,6 +115,7 @@ export async function runPubSub(scenario: Scenario, options: RunOptions): Promis
     drainTimeoutMs: options.drainTimeoutMs,
     progress: options.progress,
     describe: describeProgress,
+    ...(options.brokerPid === undefined ? {} : { readBrokerCpuSeconds: () => readCpuSeconds(options.brokerPid!) }),
   });
   const window = Math.max(run.windowSeconds, 1e-3);
   const last = run.results.map((r) => r.counters);
@@ -151,6 +160,7 @@ export async function runPubSub(scenario: Scenario, options: RunOptions): Promis
     errors: total('errors'),
     errorSamples: run.results.flatMap((r) => r.errorSamples).slice(0, 10),
     loadCpuCores: Math.round(((run.atStop.cpuUs - run.atMark.cpuUs) / 1e6 / window) * 100) / 100,
+    ...(run.brokerCpuSeconds === undefined ? {} : { brokerCpuCores: Math.round((run.brokerCpuSeconds / window) * 100) / 100 }),
     ...(closedLoop(scenario, options) ? { throttleEpisodes: run.throttleEpisodes } : {}),
   };
 }

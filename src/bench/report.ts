@@ -41,7 +41,8 @@ export function formatPubSub(r: PubSubResult, detail: string): string {
   lines.push(`  lost ${r.lost}  duplicated ${r.duplicates}  unacknowledged ${r.unacked}` +
     (r.connectFailures > 0 ? `  connect failures ${r.connectFailures}` : '') +
     (r.errors > 0 ? `  errors ${r.errors}` : ''));
-  lines.push(`  generator CPU ${r.loadCpuCores} cores`);
+  lines.push(`  generator CPU ${r.loadCpuCores} cores` +
+    (r.brokerCpuCores === undefined ? '' : `, broker CPU ${r.brokerCpuCores} cores`));
   for (const e of r.errorSamples) lines.push(`  error: ${e}`);
   return `${lines.join('\n')}\n`;
 }

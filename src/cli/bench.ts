@@ -165,6 +165,7 @@ async function runScenario(name: ScenarioName, v: Values, io: CliIo): Promise<nu
     host, port, transport, hasPersistentSubscribers: v.persistent, workers, warmupSeconds, durationSeconds, drainTimeoutMs: int(v.drain, 'drain', 3000),
     connectTimeoutMs, clientPrefix, progress, backlog: int(v.backlog, 'backlog', 50_000),
     sourceAddresses: sourceAddresses(host, int(v['source-addresses'], 'source-addresses', 0)),
+    ...(v.pid === undefined ? {} : { brokerPid: int(v.pid, 'pid', 0, 1) }),
   };
   const result = await runPubSub(scenario, options);
   if (progress !== undefined) io.stderr.write('\r\x1b[K');

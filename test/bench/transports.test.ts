@@ -17,7 +17,7 @@ import { matching } from '../../src/bench/scenarios.js';
 import { parseBrokerUrl } from '../../src/bench/transport.js';
 import { readCpuSeconds } from '../../src/bench/conn.js';
 import { allCases, selectCases } from '../../bench/compare/cases.js';
-import { countedAttempt, isRepeatedForSteal, jitterLine, probeLine, problems, stealLine, summarize, type Run } from '../../bench/compare/summary.js';
+import { countedAttempt, generatorLimit, isRepeatedForSteal, jitterLine, probeLine, problems, stealLine, summarize, type Run } from '../../bench/compare/summary.js';
 import { LITERALS, prng, referenceMatches } from '../helpers/topic-reference.js';
 
 const fixture = (name: string): string => new URL(`fixtures/${name}`, import.meta.url).pathname;
@@ -324,6 +324,45 @@ test('bench:compare: a latency run with more than 5 % steal is run again, at mos
   assert.deepEqual(countedAttempt([first, { ...first, result: {} }]), { ...first, result: {}, repeated: [first] },
     'on a tie the later attempt counts');
   assert.equal(countedAttempt([quiet]), quiet, 'a single attempt is the run itself, with no list');
+});
+
+test('culex bench --pid reports the CPU the given process used in the measured window (broker CPU, cores)', async (t) => {
+  const broker = createBroker(unlimited);
+  const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
+  t.after(() => broker.close());
+  // Stand-ins whose CPU use is known: one spins on its core, one sleeps.
+  const spinning = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  const sleeping = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+  t.after(() => {
+    spinning.kill();
+    sleeping.kill();
+  });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const long = short.map((a, i) => (short[i - 1] === '-d' ? '1' : a));
+  const busy = await bench(['fanin', '-p', String(port), '--publishers', '1', '--pid', String(spinning.pid), ...long]);
+  assert.equal(busy.code, 0, JSON.stringify(busy.json));
+  const busyCores = busy.json['brokerCpuCores'] as number;
+  assert.ok(busyCores > 0.5 && busyCores < 1.3, `a spinning process uses about one core, got ${busyCores}`);
+  const idle = await bench(['fanin', '-p', String(port), '--publishers', '1', '--pid', String(sleeping.pid), ...long]);
+  assert.ok((idle.json['brokerCpuCores'] as number) < 0.2, `a sleeping one about none, got ${idle.json['brokerCpuCores']}`);
+  const without = await bench(['fanin', '-p', String(port), '--publishers', '1', ...short]);
+  assert.equal(without.json['brokerCpuCores'], undefined, 'absent without --pid');
+});
+
+test('bench:compare report: a busy generator is flagged only when the broker had CPU to spare (or its CPU is unknown)', () => {
+  assert.equal(generatorLimit({ loadCpuCores: 0.99, brokerCpuCores: 0.97 }), undefined, 'the broker was the limit');
+  assert.equal(generatorLimit({ loadCpuCores: 0.99, brokerCpuCores: 0.62 }),
+    'load generator used 0.99 cores while the broker used 0.62: the generator may have been the limit');
+  assert.equal(generatorLimit({ loadCpuCores: 0.8, brokerCpuCores: 0.3 }), undefined, 'a generator with time to spare');
+  assert.equal(generatorLimit({ loadCpuCores: 0.95 }), 'load generator used 0.95 cores (may be the bottleneck)',
+    'results from before the broker\'s CPU was measured');
+  // Idle connections: the broker's CPU over the connect phase (0.84 s of CPU in 1 s of connecting).
+  assert.equal(generatorLimit({ loadCpuCores: 1, brokerCpuSeconds: 0.84, connectSeconds: 1 }),
+    'load generator used 1 cores while the broker used 0.84: the generator may have been the limit');
+  assert.equal(generatorLimit({ loadCpuCores: 1, brokerCpuSeconds: 0.95, connectSeconds: 1 }), undefined);
+  const spare: Run = { caseId: 'fanin-q0-16', broker: 'Mosquitto', round: 1, result: { loadCpuCores: 0.99, brokerCpuCores: 0.5 } };
+  assert.deepEqual(problems([spare]), ['fanin-q0-16 Mosquitto round 1: load generator used 0.99 cores while the broker '
+    + 'used 0.5: the generator may have been the limit']);
 });
 
 test('culex bench --persistent connects subscribers with clean session 0, publishers with clean session 1', async (t) => {
