@@ -60,6 +60,8 @@ const connect: Metric[] = [
   { label: 'connections/s', isHigherBetter: true, pick: field('connectRate'), format: (v) => int.format(v) },
   { label: 'RSS bytes per connection', isHigherBetter: false, pick: field('rssPerConnectionBytes'), format: (v) => int.format(v) },
   { label: 'broker CPU µs per connection', isHigherBetter: false, pick: field('brokerCpuUsPerConnection'), format: (v) => int.format(v) },
+  { label: '… of it in the broker\'s own code (user)', isHigherBetter: false, pick: field('brokerUserUsPerConnection'), format: (v) => int.format(v) },
+  { label: '… of it in the kernel (system)', isHigherBetter: false, pick: field('brokerSystemUsPerConnection'), format: (v) => int.format(v) },
 ];
 
 export const metricsByKind: Record<Kind, Metric[]> = {
@@ -327,7 +329,8 @@ export function methodSection(input: Pick<SummaryInput, 'rounds' | 'seconds' | '
     '  the others are listed there with their steal and p99.',
     '- Idle connections: connect rate, the broker\'s VmRSS growth divided by the connections (after 1 s settle), and',
     '  the broker\'s CPU time (all threads, /proc/PID/stat) from the first connect to the last CONNACK divided by the',
-    '  connections, spread over 16 source addresses 127.0.0.1–16. The connections are made by a small C program',
+    '  connections, also split into time in the broker\'s own code (user) and in the kernel on its behalf (system:',
+    '  accept, reads, writes, epoll; about the same for any broker doing the same syscalls), spread over 16 source addresses 127.0.0.1–16. The connections are made by a small C program',
     '  (native/conn-dialer.c, built with the machine\'s cc on first use; one per worker): a socket, a CONNECT and a',
     '  CONNACK check cost it about 40 µs of CPU, most of it the kernel\'s loopback handshake, where a Node client',
     '  socket costs about 200 µs, more than any Node broker spends, so with Node sockets the rate measured the',

@@ -66,6 +66,9 @@ export interface ConnResult {
   /** With a pid: the broker's CPU time (all threads) from the first connect until the last CONNACK. */
   readonly brokerCpuSeconds?: number;
   readonly brokerCpuUsPerConnection?: number;
+  /** The same split: in the broker's own code, and in the kernel on its behalf (accept, reads, writes, epoll). */
+  readonly brokerUserUsPerConnection?: number;
+  readonly brokerSystemUsPerConnection?: number;
   /** CPU cores the generator's workers used while connecting (sum of their CPU time over the connect time). */
   readonly loadCpuCores: number;
   readonly errorSamples: readonly string[];
@@ -111,15 +114,36 @@ function resolveCount(options: ConnOptions): Target {
  * USER_HZ ticks (100 per second on Linux: the unit /proc reports in, whatever the kernel's own tick rate).
  */
 export function readCpuSeconds(pid: number): number {
+  const { user, system } = readCpuTimes(pid);
+  return user + system;
+}
+
+/** As readCpuSeconds, split: time in the process's own code (user) and in the kernel on its behalf (system). */
+export function readCpuTimes(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  if (!Number.isFinite(ticks)) throw new Error(`cannot read the CPU time of process ${pid}`);
-  return ticks / USER_HZ;
+  const user = Number(fields[11]);
+  const system = Number(fields[12]);
+  if (!Number.isFinite(user + system)) throw new Error(`cannot read the CPU time of process ${pid}`);
+  return { user: user / USER_HZ, system: system / USER_HZ };
 }
 
 const USER_HZ = 100;
+
+function brokerCpu(before: { user: number; system: number }, after: { user: number; system: number }, connected: number): {
+  brokerCpuSeconds: number; brokerCpuUsPerConnection: number; brokerUserUsPerConnection: number; brokerSystemUsPerConnection: number;
+} {
+  const user = after.user - before.user;
+  const system = after.system - before.system;
+  const perConnection = (seconds: number): number => Math.round((seconds * 1e6) / Math.max(1, connected));
+  return {
+    brokerCpuSeconds: Math.round((user + system) * 100) / 100,
+    brokerCpuUsPerConnection: perConnection(user + system),
+    brokerUserUsPerConnection: perConnection(user),
+    brokerSystemUsPerConnection: perConnection(system),
+  };
+}
 
 export function readRssKiB(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -173,7 +197,7 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
       return ready;
     }));
     const rssBefore = options.pid === undefined ? undefined : readRssKiB(options.pid);
-    const cpuBefore = options.pid === undefined ? undefined : readCpuSeconds(options.pid);
+    const cpuBefore = options.pid === undefined ? undefined : readCpuTimes(options.pid);
     // The workers' CPU counters as of 'ready' (taken before they start connecting).
     const loadCpuUsBefore = workers.map((w) => w.counters?.cpuUs ?? 0);
     const started = performance.now();
@@ -188,7 +212,7 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
       }, 500);
     }
     const done = await Promise.all(connected);
-    const cpuAfter = options.pid === undefined ? undefined : readCpuSeconds(options.pid);
+    const cpuAfter = options.pid === undefined ? undefined : readCpuTimes(options.pid);
     const connectSeconds = Math.max(...done.map((d) => d.connectMs)) / 1000;
     const loadCpuSeconds = done.reduce((sum, d, i) => sum + d.counters.cpuUs - loadCpuUsBefore[i]!, 0) / 1e6;
     await sleep(SETTLE_MS);
@@ -215,10 +239,7 @@ export async function runConn(options: ConnOptions): Promise<ConnResult> {
         rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter,
         rssPerConnectionBytes: Math.round(((rssAfter - rssBefore) * 1024) / Math.max(1, sum.connected)),
       } : {}),
-      ...(cpuBefore !== undefined && cpuAfter !== undefined ? {
-        brokerCpuSeconds: Math.round((cpuAfter - cpuBefore) * 100) / 100,
-        brokerCpuUsPerConnection: Math.round(((cpuAfter - cpuBefore) * 1e6) / Math.max(1, sum.connected)),
-      } : {}),
+      ...(cpuBefore !== undefined && cpuAfter !== undefined ? brokerCpu(cpuBefore, cpuAfter, sum.connected) : {}),
       loadCpuCores: Math.round((loadCpuSeconds / Math.max(connectSeconds, 1e-3)) * 100) / 100,
       errorSamples: final.flatMap((r) => r.errorSamples).slice(0, 10),
     };

@@ -64,7 +64,8 @@ export function formatConn(r: ConnResult): string {
   }
   if (r.brokerCpuUsPerConnection !== undefined) {
     lines.push(`  broker CPU while connecting ${r.brokerCpuSeconds} s: ` +
-      `${number.format(r.brokerCpuUsPerConnection)} µs per connection`);
+      `${number.format(r.brokerCpuUsPerConnection)} µs per connection (user ${r.brokerUserUsPerConnection}, ` +
+      `system ${r.brokerSystemUsPerConnection})`);
   }
   lines.push(`  generator CPU ${r.loadCpuCores} cores, ${r.dialer} dialer`);
   if (r.dialerNote !== undefined) lines.push(`  ${r.dialerNote}`);

@@ -15,7 +15,7 @@ import { bench } from './run-bench.js';
 import { FilterIndex } from '../../src/bench/filter-index.js';
 import { matching } from '../../src/bench/scenarios.js';
 import { parseBrokerUrl } from '../../src/bench/transport.js';
-import { readCpuSeconds } from '../../src/bench/conn.js';
+import { readCpuSeconds, readCpuTimes } from '../../src/bench/conn.js';
 import { allCases, selectCases } from '../../bench/compare/cases.js';
 import { countedAttempt, generatorLimit, isRepeatedForSteal, jitterLine, probeLine, problems, stealLine, summarize, type Run } from '../../bench/compare/summary.js';
 import { LITERALS, prng, referenceMatches } from '../helpers/topic-reference.js';
@@ -196,11 +196,15 @@ test('culex bench conn -c max opens as many connections as the broker\'s open-fi
   // the broker some CPU, never a second).
   assert.equal(typeof r.json['brokerCpuSeconds'], 'number');
   assert.ok((r.json['brokerCpuUsPerConnection'] as number) >= 0 && (r.json['brokerCpuUsPerConnection'] as number) < 1e6);
+  // Split into user and system; the parts add up to the whole (each rounded to a µs).
+  const parts = (r.json['brokerUserUsPerConnection'] as number) + (r.json['brokerSystemUsPerConnection'] as number);
+  assert.ok(Math.abs(parts - (r.json['brokerCpuUsPerConnection'] as number)) <= 1, JSON.stringify(r.json));
   assert.ok((r.json['loadCpuCores'] as number) > 0, JSON.stringify(r.json));
 });
 
-test('readCpuSeconds reads a process\'s CPU time from /proc/PID/stat, as process.cpuUsage() counts it', () => {
+test('readCpuSeconds reads a process\'s CPU time from /proc/PID/stat, as process.cpuUsage() counts it; readCpuTimes splits it into user and system', () => {
   const before = readCpuSeconds(process.pid);
+  const timesBefore = readCpuTimes(process.pid);
   const usage = process.cpuUsage();
   // Burn about 0.3 s of CPU.
   const until = performance.now() + 300;
@@ -209,8 +213,12 @@ test('readCpuSeconds reads a process\'s CPU time from /proc/PID/stat, as process
   assert.ok(x > 0);
   const used = process.cpuUsage(usage);
   const measured = readCpuSeconds(process.pid) - before;
+  const times = readCpuTimes(process.pid);
   // /proc counts in 10 ms ticks and counts every thread (GC helpers too): within a few ticks of the main thread's.
   assert.ok(Math.abs(measured - (used.user + used.system) / 1e6) < 0.08, `measured ${measured} s, cpuUsage ${JSON.stringify(used)}`);
+  // Arithmetic runs in user space: the loop's time shows there, not as system time.
+  assert.ok(Math.abs(times.user - timesBefore.user - used.user / 1e6) < 0.08, `user ${times.user - timesBefore.user} s`);
+  assert.ok(times.system - timesBefore.system < 0.1, `system ${times.system - timesBefore.system} s`);
   assert.throws(() => readCpuSeconds(2 ** 22 + 7), /ENOENT/);
 });
 
