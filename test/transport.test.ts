@@ -5,4 +5,5 @@ import './transport/ws.test.ts';
 import './transport/proxy-protocol.test.ts';
 import './transport/listener.test.ts';
 import './transport/raw-socket.test.ts';
+import './transport/stream-events.test.ts';
 import './transport/cli.test.ts';

@@ -6,7 +6,8 @@
  * per-recipient copy of a PUBLISH (packet id, QoS and DUP patched) costs no Buffer of its own; a packet larger than
  * the stage goes in as it is, after the staged bytes. The stage is sized from the previous flush's output, so a busy
  * subscriber's flush usually fits one stage and is handed to the socket without a join. Nothing is kept between
- * flushes (an idle connection holds no buffer).
+ * flushes (an idle connection holds no buffer). A connection's first packet (its CONNACK) is not staged: accepting a
+ * connection then costs no stage, at the price of a join when more follows it in the same flush.
  */
 import { writePublishForRecipient, writeShortAck, type EncodedPublish } from '../protocol/encoder.js';
 
@@ -17,8 +18,13 @@ const MIN_STAGE = 2048;
 const MAX_STAGE = 256 * 1024;
 
 export class Output {
-  /** Sealed parts in order; only the first `#count` are live. Created on the first write (not per idle connection). */
-  #parts: (Buffer | undefined)[] | undefined;
+  /**
+   * Sealed parts in order: the first in `#first`, the others in `#rest` (only its first `#count - 1` are live), which
+   * is created when a flush first has two parts. Most flushes have one (an idle connection's CONNACK, a busy one's
+   * stage), so most connections never hold an array here.
+   */
+  #first: Buffer | undefined;
+  #rest: (Buffer | undefined)[] | undefined;
   #count = 0;
   #stage: Buffer | undefined;
   #stageStart = 0;
@@ -31,7 +37,9 @@ export class Output {
   append(bytes: Buffer): void {
     const n = bytes.length;
     this.bytes += n;
-    if (n > MAX_STAGED) {
+    // Large packets go in as they are; so does the first packet of a connection's first flush (its CONNACK, most
+    // often all that an idle connection ever writes), which would otherwise take a whole stage for a few bytes.
+    if (n > MAX_STAGED || (this.#lastFlushBytes === 0 && this.#count === 0 && this.#stage === undefined)) {
       this.#seal();
       this.#push(bytes);
       return;
@@ -67,19 +75,20 @@ export class Output {
     this.#seal();
     const count = this.#count;
     if (count === 0) return undefined;
-    const parts = this.#parts!;
-    let chunk: Buffer;
-    if (count === 1) {
-      chunk = parts[0]!;
-    } else {
+    let chunk = this.#first!;
+    if (count > 1) {
+      const rest = this.#rest!;
+      const first = chunk;
       chunk = Buffer.allocUnsafe(this.bytes);
-      let offset = 0;
-      for (let i = 0; i < count; i++) {
-        chunk.set(parts[i]!, offset);
-        offset += parts[i]!.length;
+      chunk.set(first, 0);
+      let offset = first.length;
+      for (let i = 0; i < count - 1; i++) {
+        chunk.set(rest[i]!, offset);
+        offset += rest[i]!.length;
       }
+      rest.fill(undefined, 0, count - 1);
     }
-    parts.fill(undefined, 0, count);
+    this.#first = undefined;
     this.#count = 0;
     this.#lastFlushBytes = this.bytes;
     this.bytes = 0;
@@ -112,6 +121,8 @@ export class Output {
   }
 
   #push(part: Buffer): void {
-    (this.#parts ??= [])[this.#count++] = part;
+    if (this.#count === 0) this.#first = part;
+    else (this.#rest ??= [])[this.#count - 1] = part;
+    this.#count++;
   }
 }

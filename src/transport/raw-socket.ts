@@ -17,9 +17,9 @@
  * it), listeners fall back to `net.Socket`, which serves the same connections at the old cost. Plain TCP and Unix
  * socket listeners use it; TLS, WebSocket and PROXY-protocol listeners need a `net.Socket` under their own layers.
  */
-import { EventEmitter } from 'node:events';
 import { getSystemErrorName } from 'node:util';
 import type { ByteStream } from '../broker/byte-stream.js';
+import { StreamEvents } from './stream-events.js';
 
 /** libuv's status for the end of the input. */
 const UV_EOF = -4095;
@@ -103,7 +103,7 @@ function uvError(status: number, syscall: string): NodeJS.ErrnoException {
   return err;
 }
 
-export class RawSocket extends EventEmitter implements ByteStream {
+export class RawSocket extends StreamEvents implements ByteStream {
   /**
    * As on a `net.Socket`: false ends the output by itself when the peer ends its own; true (what a Connection sets)
    * keeps it open until `end()`.
@@ -147,7 +147,7 @@ export class RawSocket extends EventEmitter implements ByteStream {
     if (count > 0) {
       const chunk = Buffer.from(buffer!, state[socket.#binding.kArrayBufferOffset]!, count);
       // Behind what is held, never before it.
-      if (socket.#isFlowing && socket.#held === undefined) socket.emit('data', chunk);
+      if (socket.#isFlowing && socket.#held === undefined) socket.emitOne('data', chunk);
       else socket.#hold(chunk);
     } else if (count === UV_EOF) {
       socket.#isInputEnded = true;
@@ -167,7 +167,7 @@ export class RawSocket extends EventEmitter implements ByteStream {
   #emitEnd(): void {
     if (this.#isEndEmitted || this.destroyed) return;
     this.#isEndEmitted = true;
-    this.emit('end');
+    this.emitOne('end');
     if (!this.allowHalfOpen) this.end();
     if (this.#isShutDown) this.destroy();
   }
@@ -236,7 +236,7 @@ export class RawSocket extends EventEmitter implements ByteStream {
     // As on a net.Socket, no 'drain' after end(): nothing more may be written.
     if (socket.#isDrainDue && socket.#writesInFlight === 0 && !socket.destroyed && !socket.#isOutputEnded) {
       socket.#isDrainDue = false;
-      socket.emit('drain');
+      socket.emitOne('drain');
     }
   }
 
@@ -289,7 +289,7 @@ export class RawSocket extends EventEmitter implements ByteStream {
   }
 
   static #onClosed(this: StreamHandle): void {
-    this[SOCKET]!.emit('close');
+    this[SOCKET]!.emitOne('close');
   }
 
   /** Stops handing bytes over; reading goes on until the high-water mark (or the peer's end). */
@@ -319,7 +319,7 @@ export class RawSocket extends EventEmitter implements ByteStream {
       const chunk = socket.#held.shift()!;
       socket.#heldBytes -= chunk.length;
       if (socket.#held.length === 0) socket.#held = undefined;
-      socket.emit('data', chunk);
+      socket.emitOne('data', chunk);
     }
     if (socket.destroyed) return;
     if (socket.#held === undefined && socket.#isInputEnded) {

@@ -22,6 +22,23 @@ describe('Output', () => {
     assert.equal(out.take(), undefined);
   });
 
+  test('the first packet of the first flush (a CONNACK) leaves as it is, with no stage; later packets are staged', () => {
+    const out = new Output();
+    const connack = Buffer.from([0x20, 2, 0, 0]);
+    out.append(connack);
+    assert.equal(out.take(), connack, 'the same Buffer, not a copy');
+    const ack = Buffer.from([0x90, 3, 0, 1, 0]);
+    out.append(ack);
+    const staged = out.take()!;
+    assert.notEqual(staged, ack, 'copied into a stage');
+    assert.deepEqual(staged, ack);
+    // When more follows the first packet in that first flush, the parts are joined in order.
+    const fresh = new Output();
+    fresh.append(connack);
+    fresh.appendAck(4, 7);
+    assert.deepEqual([...fresh.take()!], [0x20, 2, 0, 0, 0x40, 2, 0, 7]);
+  });
+
   test('a per-recipient PUBLISH copy equals publishForRecipient and leaves the template untouched', () => {
     const before = Buffer.from(template.bytes);
     const out = new Output();
