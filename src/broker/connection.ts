@@ -328,6 +328,19 @@ export class Connection implements SessionLink {
     this.#isSlow = true;
     this.#releasePublishers();
     this.stream.end();
+    // The stream closes once its last bytes have left. A peer that ended its side but reads nothing never takes
+    // them: after drainTimeoutMs, as any backed-up connection, it is closed as a slow consumer.
+    if (this.stream.writableLength > 0 && !this.isClosed) {
+      this.#endTimer = setTimeout(Connection.#endWriteTimeoutFired, this.broker.options.drainTimeoutMs, this);
+      this.#endTimer.unref();
+    }
+  }
+
+  static #endWriteTimeoutFired(conn: Connection): void {
+    conn.#endTimer = undefined;
+    conn.broker.logger.info(`Client ${conn.label} closed: it ended its side and did not read what was left for it `
+      + `within ${conn.broker.options.drainTimeoutMs} ms.`);
+    conn.close('slowConsumer');
   }
 
   /** The last acknowledgement that waited for the store is written: a peer that has ended may be answered now. */

@@ -136,4 +136,25 @@ describe('08 limits', () => {
     await pub.publish({ topic: 'tick', payload: 'after', qos: 1 });
     assert.equal((await fast.expect('publish')).payload.toString(), 'after');
   });
+
+  test('a peer that ends its side while its output is backed up, and never reads, is closed after drainTimeoutMs', async (t) => {
+    const { broker, port } = await brokerFor(t, { drainTimeoutMs: 2000 });
+    const half = await openClient(t, port, { clientId: 'half', keepaliveSeconds: 0 });
+    await half.subscribe([['flood/#', 0]]);
+    half.pause();
+    const pub = await openClient(t, port, { clientId: 'flooder' });
+    const events: string[] = [];
+    const gone = waitForDisconnect(broker, 'half', 8000).then((args) => events.push(`closed ${String(args[1])}`));
+    // 16 MiB to a client that reads nothing: the kernel's buffers fill and the rest waits in the broker.
+    const chunk = Buffer.alloc(256 * 1024, 0x61);
+    for (let i = 0; i < 64 && events.length === 0; i++) await pub.publish({ topic: 'flood/x', payload: chunk, qos: 1 });
+    assert.equal(events.length, 0, 'still connected while it only does not read');
+    // Its FIN: the broker ends its own side, but the backed-up output never leaves. Keepalive 0: no other timer
+    // would close it.
+    half.socket.end();
+    events.push('ended');
+    await gone;
+    assert.deepEqual(events, ['ended', 'closed slowConsumer']);
+    await pub.ping();
+  });
 });
