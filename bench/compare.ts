@@ -3,8 +3,9 @@
  *   npm run bench:compare [-- --only ID,ID] [--rounds N] [--seconds S] [--brokers NAME,NAME] [--quick] [--out FILE]
  *   npm run bench:compare -- --from RESULTS.json [--out FILE]   (the report again from a run's raw results)
  *
- * Every run starts a fresh broker pinned to CPU 0 (taskset) and runs `culex bench ... --json` pinned to CPU 1, so
- * the brokers and the load never share a core. Scenarios are interleaved (Culex, Mosquitto, Aedes, Culex, ...) for
+ * Every run starts a fresh broker pinned to CPU 0 (taskset) and runs `culex bench ... --json` pinned to the other
+ * CPUs (CPU 1 on a 2-core machine; one worker process per CPU, at least 2), so the brokers and the load never share a
+ * core. Scenarios are interleaved (Culex, Mosquitto, Aedes, Culex, ...) for
  * --rounds rounds so that drift in the machine hits every broker alike. Brokers and their settings: compare/brokers.ts;
  * scenarios: compare/cases.ts; the report (BENCHMARKS.md, with its Method section): compare/summary.ts. The raw
  * results go to a JSON file in the run's temporary directory.
@@ -15,7 +16,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { cliCommand, findBrokers, makeCertificate, type Broker, type Env } from './compare/brokers.js';
+import { cliCommand, findBrokers, loadCpus, makeCertificate, type Broker, type Env } from './compare/brokers.js';
 import { allCases, selectCases, type Case } from './compare/cases.js';
 import { countedAttempt, isRepeatedForSteal, metricsByKind, summarize, type Run } from './compare/summary.js';
 
@@ -138,6 +139,9 @@ async function jitterProbe(): Promise<[number, number]> {
   return [a, b];
 }
 
+/** Where the load generator runs (`loadCpus`): CPU 1 here on 2 cores. */
+const LOAD_CPUS = loadCpus(os.availableParallelism());
+
 /** USER_HZ: the unit of /proc/stat's times (100 on Linux on every common architecture). */
 const CLOCK_TICKS_PER_SECOND = clockTicksPerSecond();
 
@@ -150,10 +154,11 @@ function clockTicksPerSecond(): number {
 }
 
 /**
- * Steal time of CPU 0 and CPU 1 so far, in ms: the time a virtual machine's vCPU was ready to run but the hypervisor
- * ran something else (/proc/stat, the 8th field). Undefined where /proc/stat is not there or has no such field.
+ * Steal time so far, in ms, of the broker's CPU and then of each load CPU: the time a virtual machine's vCPU was
+ * ready to run but the hypervisor ran something else (/proc/stat, the 8th field). Undefined where /proc/stat is not
+ * there or has no such field.
  */
-function stealMsNow(): [number, number] | undefined {
+function stealMsNow(): number[] | undefined {
   let text: string;
   try {
     text = readFileSync('/proc/stat', 'utf8');
@@ -165,18 +170,20 @@ function stealMsNow(): [number, number] | undefined {
     const ticks = fields === undefined || fields.length < 8 ? undefined : Number(fields[7]);
     return ticks === undefined || Number.isNaN(ticks) ? undefined : ticks * 1000 / CLOCK_TICKS_PER_SECOND;
   };
-  const a = steal(0);
-  const b = steal(1);
-  return a === undefined || b === undefined ? undefined : [a, b];
+  const all = [0, ...LOAD_CPUS].map(steal);
+  return all.some((ms) => ms === undefined) ? undefined : all as number[];
 }
 
-/** The share of the time since `start` (from stealMsNow, at `startMs`) that each CPU lost to steal, in %. */
-function stealSince(start: [number, number] | undefined, startMs: number): { stealPct?: [number, number] } {
+/**
+ * The share of the time since `start` (from stealMsNow, at `startMs`) that the broker's CPU and the load's lost to
+ * steal, in % (the load's: its most stolen CPU).
+ */
+function stealSince(start: number[] | undefined, startMs: number): { stealPct?: [number, number] } {
   const end = stealMsNow();
   const wallMs = performance.now() - startMs;
   if (start === undefined || end === undefined || wallMs <= 0) return {};
-  const pct = (i: 0 | 1): number => Math.round(Math.max(0, end[i] - start[i]) / wallMs * 1000) / 10;
-  return { stealPct: [pct(0), pct(1)] };
+  const pct = (i: number): number => Math.round(Math.max(0, end[i]! - start[i]!) / wallMs * 1000) / 10;
+  return { stealPct: [pct(0), Math.max(...LOAD_CPUS.map((_, i) => pct(i + 1)))] };
 }
 
 async function runOne(env: Env, broker: Broker, c: Case, round: number, runDir: string): Promise<Run> {
@@ -197,11 +204,13 @@ async function runOne(env: Env, broker: Broker, c: Case, round: number, runDir: 
     if (wsPort !== undefined) await waitForPort(wsPort, child);
     const target = tlsPort !== undefined ? ['-u', `mqtts://127.0.0.1:${tlsPort}`]
       : wsPort !== undefined ? ['-u', `ws://127.0.0.1:${wsPort}/mqtt`] : ['-p', String(port)];
-    const args = [...c.args, ...target, '--json', '--pid', String(child.pid)];
+    const args = [...c.args, ...target, '--json', '--pid', String(child.pid),
+      '--workers', String(Math.max(2, LOAD_CPUS.length))];
     const stealAtStart = stealMsNow();
     const startMs = performance.now();
     const out = await new Promise<string>((resolve, reject) => {
-      const bench = spawn('taskset', ['-c', '1', ...cliCommand(env.dist, ['bench', ...args])], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const bench = spawn('taskset', ['-c', LOAD_CPUS.join(','), ...cliCommand(env.dist, ['bench', ...args])],
+        { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let err = '';
       bench.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
@@ -214,7 +223,10 @@ async function runOne(env: Env, broker: Broker, c: Case, round: number, runDir: 
       });
     });
     const steal = stealSince(stealAtStart, startMs);
-    return { caseId: c.id, broker: broker.name, round, ...probes, ...steal, result: JSON.parse(out) as Record<string, unknown> };
+    return {
+      caseId: c.id, broker: broker.name, round, ...probes, ...steal,
+      ...(LOAD_CPUS.length > 1 ? { loadCpus: LOAD_CPUS.length } : {}), result: JSON.parse(out) as Record<string, unknown>,
+    };
   } catch (err) {
     const lines = stderr.trim().split('\n');
     // An uncaught exception ends with Node's version line: keep the error line itself.

@@ -42,6 +42,14 @@ export interface Env {
 /** The Node flags `culex` runs the broker with (bin/culex.js's shebang, `npm start`). */
 export const CULEX_NODE_FLAGS = ['--max-semi-space-size=4'];
 
+/**
+ * The CPUs the load generator runs on: every CPU but the broker's (CPU 0), so that on a larger machine the
+ * generator grows with it and stays off the broker's core. On a 2-core machine, CPU 1 alone.
+ */
+export function loadCpus(cpuCount: number): number[] {
+  return Array.from({ length: Math.max(1, cpuCount - 1) }, (_, i) => i + 1);
+}
+
 /** `node -e` running the CLI of a build (dist/cli/index.js) with `args`. */
 export function cliCommand(dist: string, args: readonly string[]): string[] {
   const entry = JSON.stringify(pathToFileURL(path.join(dist, 'cli/index.js')).href);

@@ -15,10 +15,13 @@ export interface Run {
   /** Latency runs: the host's timer jitter before the run (compare.ts), p99 ms on CPU 0 and CPU 1. */
   readonly jitterMs?: readonly [number, number];
   /**
-   * Steal time during the run (compare.ts), % of the run on CPU 0 (broker) and CPU 1 (load): how long the hypervisor
-   * kept each vCPU from running although it had work. Absent in results from before it was measured.
+   * Steal time during the run (compare.ts), % of the run on CPU 0 (broker) and on the load's CPUs (the most stolen
+   * one; CPU 1 on 2 cores): how long the hypervisor kept each vCPU from running although it had work. Absent in
+   * results from before it was measured.
    */
   readonly stealPct?: readonly [number, number];
+  /** CPUs the load generator ran on (absent: one, as on a 2-core machine and in results from before it was kept). */
+  readonly loadCpus?: number;
   /**
    * Latency runs: the other attempts at this broker, case and round when the host was busy during the first
    * (`isRepeatedForSteal`, `countedAttempt`). They are listed in the report, not counted.
@@ -213,21 +216,21 @@ export function stealLine(runs: readonly Run[]): string | undefined {
     + '(listed below)';
 }
 
-/** Above this share of its one CPU a side of a run counts as busy. */
-const BUSY_CORES = 0.9;
+/** Above this share of its CPUs a side of a run counts as busy. */
+const BUSY_SHARE = 0.9;
 
 /**
- * When the load generator, not the broker, may have set a run's numbers: the generator used nearly all of its CPU
- * while the broker (pinned to one CPU) had time to spare. A broker near its core was the limit whatever the
- * generator used; without the broker's CPU (results from before it was measured) a busy generator is flagged alone.
- * Idle-connection runs give the broker's CPU for the connect phase, the others for the measured window.
+ * When the load generator, not the broker, may have set a run's numbers: the generator used nearly all of its CPUs
+ * (`loadCpus`) while the broker (pinned to one CPU) had time to spare. A broker near its core was the limit whatever
+ * the generator used; without the broker's CPU (results from before it was measured) a busy generator is flagged
+ * alone. Idle-connection runs give the broker's CPU for the connect phase, the others for the measured window.
  */
-export function generatorLimit(result: Record<string, unknown>): string | undefined {
+export function generatorLimit(result: Record<string, unknown>, loadCpus = 1): string | undefined {
   const load = result['loadCpuCores'];
-  if (typeof load !== 'number' || load <= BUSY_CORES) return undefined;
+  if (typeof load !== 'number' || load <= BUSY_SHARE * loadCpus) return undefined;
   const broker = brokerCores(result);
   if (broker === undefined) return `load generator used ${load} cores (may be the bottleneck)`;
-  if (broker >= BUSY_CORES) return undefined;
+  if (broker >= BUSY_SHARE) return undefined;
   return `load generator used ${load} cores while the broker used ${broker}: the generator may have been the limit`;
 }
 
@@ -264,7 +267,7 @@ export function problems(runs: readonly Run[]): string[] {
       const v = res[key];
       if (typeof v === 'number' && v > 0) list.push(`${r.caseId} ${r.broker} round ${r.round}: ${key} ${v}`);
     }
-    const limit = generatorLimit(res);
+    const limit = generatorLimit(res, r.loadCpus);
     if (limit !== undefined) list.push(`${r.caseId} ${r.broker} round ${r.round}: ${limit}`);
   }
   return list;
@@ -303,7 +306,8 @@ export function methodSection(input: Pick<SummaryInput, 'rounds' | 'seconds' | '
   return [
     '## Method', '',
     '- Each run starts a fresh broker pinned to CPU 0 and runs `culex bench … --json` (raw-socket MQTT 3.1.1 load',
-    '  generator, 2 forked worker processes) pinned to CPU 1. Runs are interleaved Culex, Mosquitto, Aedes, … per scenario',
+    '  generator, one forked worker process per CPU it has, at least 2) pinned to every other CPU: on a 2-core machine',
+    '  CPU 1 alone, so there the generator has one core. Runs are interleaved Culex, Mosquitto, Aedes, … per scenario',
     `  for ${input.rounds} round(s); each run has ${input.warmup} s of warm-up and ${input.seconds} s measured.`,
     '- Equal settings: no in-flight or queue limits (Culex `maxInflight: 65535, maxQueuedMessages: 0`, no QoS 0',
     '  write-buffer cap; Mosquitto `max_inflight_messages 0`, `max_queued_messages 0`, `max_connections -1`), Nagle',
@@ -370,9 +374,9 @@ export function methodSection(input: Pick<SummaryInput, 'rounds' | 'seconds' | '
     '  other tenants can be several times slower at moments; a run whose probe took over 1.5 × the quiet probe time',
     '  (the 10th percentile of all the probes of the compare run) is listed under the table as "host slow", and its',
     '  numbers should be read as pessimistic.',
-    '- The load generator has one CPU, and the broker one. Each run also reads the broker\'s CPU time (/proc/PID/stat,',
-    '  all threads) over the measured window (idle connections: over the connect phase). A run where the generator used',
-    '  more than 0.9 of its core while the broker used less than 0.9 of its own is listed under the table: there the',
+    '- The broker has one CPU, and on 2 cores the load generator one. Each run also reads the broker\'s CPU time',
+    '  (/proc/PID/stat, all threads) over the measured window (idle connections: over the connect phase). A run where',
+    '  the generator used more than 0.9 of its CPUs while the broker used less than 0.9 of its one is listed under the table: there the',
     '  generator, not the broker, may have been the limit, so that broker\'s number is a lower bound (a broker that writes',
     '  one packet per syscall costs the generator one read per message; one that batches writes costs it far fewer). A',
     '  broker near its core was the limit, whatever the generator used.',

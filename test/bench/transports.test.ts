@@ -17,6 +17,7 @@ import { matching } from '../../src/bench/scenarios.js';
 import { parseBrokerUrl } from '../../src/bench/transport.js';
 import { readCpuSeconds, readCpuTimes } from '../../src/bench/conn.js';
 import { allCases, selectCases } from '../../bench/compare/cases.js';
+import { loadCpus } from '../../bench/compare/brokers.js';
 import { countedAttempt, generatorLimit, isRepeatedForSteal, jitterLine, probeLine, problems, stealLine, summarize, type Run } from '../../bench/compare/summary.js';
 import { LITERALS, prng, referenceMatches } from '../helpers/topic-reference.js';
 
@@ -357,6 +358,11 @@ test('culex bench --pid reports the CPU the given process used in the measured w
   assert.equal(without.json['brokerCpuCores'], undefined, 'absent without --pid');
 });
 
+test('bench:compare pins the load to every CPU but the broker\'s: CPU 1 on 2 cores, 1-7 on 8', () => {
+  assert.deepEqual(loadCpus(2), [1]);
+  assert.deepEqual(loadCpus(8), [1, 2, 3, 4, 5, 6, 7]);
+});
+
 test('bench:compare report: a busy generator is flagged only when the broker had CPU to spare (or its CPU is unknown)', () => {
   assert.equal(generatorLimit({ loadCpuCores: 0.99, brokerCpuCores: 0.97 }), undefined, 'the broker was the limit');
   assert.equal(generatorLimit({ loadCpuCores: 0.99, brokerCpuCores: 0.62 }),
@@ -368,6 +374,10 @@ test('bench:compare report: a busy generator is flagged only when the broker had
   assert.equal(generatorLimit({ loadCpuCores: 1, brokerCpuSeconds: 0.84, connectSeconds: 1 }),
     'load generator used 1 cores while the broker used 0.84: the generator may have been the limit');
   assert.equal(generatorLimit({ loadCpuCores: 1, brokerCpuSeconds: 0.95, connectSeconds: 1 }), undefined);
+  // A generator on several CPUs is busy near all of them, not near one.
+  assert.equal(generatorLimit({ loadCpuCores: 3.5, brokerCpuCores: 0.5 }, 4), undefined);
+  assert.equal(generatorLimit({ loadCpuCores: 3.7, brokerCpuCores: 0.5 }, 4),
+    'load generator used 3.7 cores while the broker used 0.5: the generator may have been the limit');
   const spare: Run = { caseId: 'fanin-q0-16', broker: 'Mosquitto', round: 1, result: { loadCpuCores: 0.99, brokerCpuCores: 0.5 } };
   assert.deepEqual(problems([spare]), ['fanin-q0-16 Mosquitto round 1: load generator used 0.99 cores while the broker '
     + 'used 0.5: the generator may have been the limit']);
