@@ -248,7 +248,7 @@ export function problems(runs: readonly Run[]): string[] {
   for (const r of runs) {
     for (const earlier of r.repeated ?? []) {
       const p99Us = earlier.result === undefined ? undefined : latencyField('p99Us')(earlier.result);
-      list.push(`${r.caseId} ${r.broker} round ${r.round}: an attempt not counted, the host was busier during it (steal `
+      list.push(`${r.caseId} ${r.broker} round ${r.round}: an attempt not counted (the least-stolen one counts; this one: `
         + `${earlier.stealPct?.[0]} % of the broker's CPU, ${earlier.stealPct?.[1]} % of the load's; its p99 `
         + `${p99Us === undefined ? 'unknown' : ms(p99Us)})`);
     }
@@ -334,7 +334,8 @@ export function methodSection(input: Pick<SummaryInput, 'rounds' | 'seconds' | '
     '- Idle connections: connect rate, the broker\'s VmRSS growth divided by the connections (after 1 s settle), and',
     '  the broker\'s CPU time (all threads, /proc/PID/stat) from the first connect to the last CONNACK divided by the',
     '  connections, also split into time in the broker\'s own code (user) and in the kernel on its behalf (system:',
-    '  accept, reads, writes, epoll; about the same for any broker doing the same syscalls), spread over 16 source addresses 127.0.0.1–16. The connections are made by a small C program',
+    '  accept, reads, writes, epoll; about the same for any broker doing the same syscalls), spread over 16 source',
+    '  addresses 127.0.0.1–16. The connections are made by a small C program',
     '  (native/conn-dialer.c, built with the machine\'s cc on first use; one per worker): a socket, a CONNECT and a',
     '  CONNACK check cost it about 40 µs of CPU, most of it the kernel\'s loopback handshake, where a Node client',
     '  socket costs about 200 µs, more than any Node broker spends, so with Node sockets the rate measured the',
@@ -376,10 +377,10 @@ export function methodSection(input: Pick<SummaryInput, 'rounds' | 'seconds' | '
     '  numbers should be read as pessimistic.',
     '- The broker has one CPU, and on 2 cores the load generator one. Each run also reads the broker\'s CPU time',
     '  (/proc/PID/stat, all threads) over the measured window (idle connections: over the connect phase). A run where',
-    '  the generator used more than 0.9 of its CPUs while the broker used less than 0.9 of its one is listed under the table: there the',
-    '  generator, not the broker, may have been the limit, so that broker\'s number is a lower bound (a broker that writes',
-    '  one packet per syscall costs the generator one read per message; one that batches writes costs it far fewer). A',
-    '  broker near its core was the limit, whatever the generator used.',
+    '  the generator used more than 0.9 of its CPUs while the broker used less than 0.9 of its one is listed under the',
+    '  table: there the generator, not the broker, may have been the limit, so that broker\'s number is a lower bound (a',
+    '  broker that writes one packet per syscall costs the generator one read per message; one that batches writes',
+    '  costs it far fewer). A broker near its core was the limit, whatever the generator used.',
     '- A subset for a quick measurement: `npm run bench:compare -- --only fanin,latency --rounds 1` (case ids are',
     '  matched by prefix: fanin, fanout, pairs, latency, idle-conn, slow-sub, match, tls, ws, durable;',
     '  `--brokers culex,mosquitto`; `--seconds S`; `--quick`). A subset writes its report to a temporary directory',

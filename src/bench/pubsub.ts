@@ -79,6 +79,15 @@ export interface PubSubResult {
   readonly throttleEpisodes?: number;
 }
 
+/** The broker's CPU seconds so far; NaN when they cannot be read (it exited, or no /proc): the run goes on without. */
+function brokerCpuOrNaN(pid: number): number {
+  try {
+    return readCpuSeconds(pid);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Round-robin: subscribers first, then publishers, so each worker gets a mix. */
 export function dealOut(scenario: Scenario, workerCount: number, options: RunOptions): PubSubPlan[] {
   const total = scenario.publishers.length + scenario.subscribers.length;
@@ -115,7 +124,7 @@ export async function runPubSub(scenario: Scenario, options: RunOptions): Promis
     drainTimeoutMs: options.drainTimeoutMs,
     progress: options.progress,
     describe: describeProgress,
-    ...(options.brokerPid === undefined ? {} : { readBrokerCpuSeconds: () => readCpuSeconds(options.brokerPid!) }),
+    ...(options.brokerPid === undefined ? {} : { readBrokerCpuSeconds: () => brokerCpuOrNaN(options.brokerPid!) }),
   });
   const window = Math.max(run.windowSeconds, 1e-3);
   const last = run.results.map((r) => r.counters);
@@ -160,7 +169,8 @@ export async function runPubSub(scenario: Scenario, options: RunOptions): Promis
     errors: total('errors'),
     errorSamples: run.results.flatMap((r) => r.errorSamples).slice(0, 10),
     loadCpuCores: Math.round(((run.atStop.cpuUs - run.atMark.cpuUs) / 1e6 / window) * 100) / 100,
-    ...(run.brokerCpuSeconds === undefined ? {} : { brokerCpuCores: Math.round((run.brokerCpuSeconds / window) * 100) / 100 }),
+    ...(run.brokerCpuSeconds === undefined || Number.isNaN(run.brokerCpuSeconds)
+      ? {} : { brokerCpuCores: Math.round((run.brokerCpuSeconds / window) * 100) / 100 }),
     ...(closedLoop(scenario, options) ? { throttleEpisodes: run.throttleEpisodes } : {}),
   };
 }

@@ -64,8 +64,8 @@ export function formatConn(r: ConnResult): string {
   }
   if (r.brokerCpuUsPerConnection !== undefined) {
     lines.push(`  broker CPU while connecting ${r.brokerCpuSeconds} s: ` +
-      `${number.format(r.brokerCpuUsPerConnection)} µs per connection (user ${r.brokerUserUsPerConnection}, ` +
-      `system ${r.brokerSystemUsPerConnection})`);
+      `${number.format(r.brokerCpuUsPerConnection)} µs per connection (user ` +
+      `${number.format(r.brokerUserUsPerConnection ?? 0)}, system ${number.format(r.brokerSystemUsPerConnection ?? 0)})`);
   }
   lines.push(`  generator CPU ${r.loadCpuCores} cores, ${r.dialer} dialer`);
   if (r.dialerNote !== undefined) lines.push(`  ${r.dialerNote}`);

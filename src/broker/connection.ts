@@ -110,8 +110,13 @@ export class Connection implements SessionLink {
   #isInputEnded = false;
   /** `#endOutput` has ended the stream's writable side. */
   #isOutputEnded = false;
-  /** Bounds the wait between the end of the input and `#endOutput`. */
+  /**
+   * Bounds the wait between the end of the input and `#endOutput`; then, while the output is backed up, the wait
+   * for the peer to take what is left.
+   */
   #endTimer: NodeJS.Timeout | undefined;
+  /** Bytes still queued when the end-of-output timer was last armed. */
+  #endWriteLength = 0;
   /** PUBLISH packets taken since the last yield or count reset (see `#pump`), across chunks. */
   #publishesTaken = 0;
   #droppedCount = 0;
@@ -329,17 +334,32 @@ export class Connection implements SessionLink {
     this.#releasePublishers();
     this.stream.end();
     // The stream closes once its last bytes have left. A peer that ended its side but reads nothing never takes
-    // them: after drainTimeoutMs, as any backed-up connection, it is closed as a slow consumer.
-    if (this.stream.writableLength > 0 && !this.isClosed) {
-      this.#endTimer = setTimeout(Connection.#endWriteTimeoutFired, this.broker.options.drainTimeoutMs, this);
-      this.#endTimer.unref();
-    }
+    // them: when none of them has left for drainTimeoutMs (as for any backed-up connection), it is closed as a slow
+    // consumer. One that still reads, however slowly, is not.
+    if (this.stream.writableLength > 0 && !this.isClosed) this.#armEndWriteTimer();
+  }
+
+  #armEndWriteTimer(): void {
+    this.#endWriteLength = this.stream.writableLength;
+    this.#endTimer = setTimeout(Connection.#endWriteTimeoutFired, this.broker.options.drainTimeoutMs, this);
+    this.#endTimer.unref();
   }
 
   static #endWriteTimeoutFired(conn: Connection): void {
     conn.#endTimer = undefined;
-    conn.broker.logger.info(`Client ${conn.label} closed: it ended its side and did not read what was left for it `
-      + `within ${conn.broker.options.drainTimeoutMs} ms.`);
+    if (conn.isClosed) return;
+    const left = conn.stream.writableLength;
+    if (left === 0) {
+      conn.close('socketClosed'); // everything left; the stream just has not closed
+      return;
+    }
+    if (left < conn.#endWriteLength) {
+      conn.#armEndWriteTimer(); // some of it left: the peer still reads
+      return;
+    }
+    conn.broker.stats.slowConsumersDisconnected++;
+    conn.broker.logger.warn(`Client ${conn.label} disconnected: it ended its side and read nothing of what was left `
+      + `for it in ${conn.broker.options.drainTimeoutMs} ms (slow consumer).`);
     conn.close('slowConsumer');
   }
 

@@ -7,9 +7,12 @@
  * snapshot of 2,000 of them) and for the reshaping on every `on()`. A stream has five events: their listeners live
  * in five fields of the stream itself (one function, or an array when there are more), and any other event name in
  * a Map made when first used. Semantics follow EventEmitter's: listeners run in the order they were added, a
- * listener removed during an `emit` still runs in that `emit`, `once` listeners can be removed by the function
- * given, and an `error` with no listener throws.
+ * listener removed during an `emit` still runs in that `emit`, a `once` listener runs once even when an emit
+ * re-enters, `once` listeners can be removed by the function given, `errorMonitor` listeners see an `error` first,
+ * and an `error` with no listener throws. Also there: `prependListener`, `listeners`, `rawListeners`, `eventNames`,
+ * `setMaxListeners` / `getMaxListeners` (kept, not enforced). Not there: the `newListener` / `removeListener` events.
  */
+import { errorMonitor } from 'node:events';
 
 /** Any listener; called with the stream as `this`. */
 type Listener = (...args: never[]) => unknown;
@@ -17,6 +20,11 @@ type Slot = Listener | Listener[] | undefined;
 interface OnceWrapper {
   (this: StreamEvents, ...args: unknown[]): void;
   readonly listener: Listener;
+  isFired: boolean;
+}
+
+function checkListener(listener: unknown): void {
+  if (typeof listener !== 'function') throw new TypeError(`The "listener" argument must be a function, got ${typeof listener}`);
 }
 
 function call(listener: Listener, self: StreamEvents, args: unknown[]): void {
@@ -34,6 +42,7 @@ export class StreamEvents {
   #error: Slot;
   #drain: Slot;
   #other: Map<string | symbol, Listener[]> | undefined;
+  #maxListeners = 10;
 
   #get(event: string | symbol): Slot {
     switch (event) {
@@ -65,8 +74,16 @@ export class StreamEvents {
   }
 
   on(event: string | symbol, listener: Listener): this {
+    checkListener(listener);
     const slot = this.#get(event);
     this.#set(event, slot === undefined ? listener : Array.isArray(slot) ? [...slot, listener] : [slot, listener]);
+    return this;
+  }
+
+  prependListener(event: string | symbol, listener: Listener): this {
+    checkListener(listener);
+    const slot = this.#get(event);
+    this.#set(event, slot === undefined ? listener : Array.isArray(slot) ? [listener, ...slot] : [listener, slot]);
     return this;
   }
 
@@ -75,11 +92,15 @@ export class StreamEvents {
   }
 
   once(event: string | symbol, listener: Listener): this {
+    checkListener(listener);
     const wrapper = function onceWrapper(this: StreamEvents, ...args: unknown[]): void {
+      if (wrapper.isFired) return; // an emit that started before an inner one removed it
+      wrapper.isFired = true;
       this.off(event, wrapper as Listener);
       call(listener, this, args);
     } as OnceWrapper;
     (wrapper as { listener: Listener }).listener = listener;
+    wrapper.isFired = false;
     return this.on(event, wrapper as Listener);
   }
 
@@ -113,13 +134,43 @@ export class StreamEvents {
     return this;
   }
 
-  listenerCount(event: string | symbol): number {
+  /** How many listeners `event` has (only those that are, or wrap, `listener` when given). */
+  listenerCount(event: string | symbol, listener?: Listener): number {
     const slot = this.#get(event);
-    return slot === undefined ? 0 : Array.isArray(slot) ? slot.length : 1;
+    if (listener === undefined) return slot === undefined ? 0 : Array.isArray(slot) ? slot.length : 1;
+    return this.rawListeners(event).filter((entry) => isFor(entry, listener)).length;
+  }
+
+  /** The listeners of `event`, a `once` listener as the function given. */
+  listeners(event: string | symbol): Listener[] {
+    return this.rawListeners(event).map((entry) => (entry as Partial<OnceWrapper>).listener ?? entry);
+  }
+
+  /** The listeners of `event` as registered (a `once` listener as its wrapper). */
+  rawListeners(event: string | symbol): Listener[] {
+    const slot = this.#get(event);
+    return slot === undefined ? [] : Array.isArray(slot) ? [...slot] : [slot];
+  }
+
+  eventNames(): (string | symbol)[] {
+    const names: (string | symbol)[] = (['data', 'end', 'close', 'error', 'drain'] as const)
+      .filter((name) => this.#get(name) !== undefined);
+    for (const [name, list] of this.#other ?? []) if (list.length > 0) names.push(name);
+    return names;
+  }
+
+  setMaxListeners(count: number): this {
+    this.#maxListeners = count;
+    return this;
+  }
+
+  getMaxListeners(): number {
+    return this.#maxListeners;
   }
 
   /** Calls the listeners of `event` in order; false when it has none. An `error` with no listener is thrown. */
   emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'error' && this.#other?.has(errorMonitor) === true) this.emit(errorMonitor, ...args);
     const slot = this.#get(event);
     if (slot === undefined) {
       if (event === 'error') throw args[0] instanceof Error ? args[0] : new Error(`Unhandled error: ${String(args[0])}`);

@@ -322,8 +322,8 @@ test('bench:compare: a latency run with more than 5 % steal is run again, at mos
   const quiet: Run = { ...busy, stealPct: [1.4, 0.5], result: { latency: { p99Us: 710 } } };
   const counted = countedAttempt([busy, quiet]);
   assert.deepEqual(counted, { ...quiet, repeated: [busy] });
-  assert.deepEqual(problems([counted]), ['latency-q1 Culex round 2: an attempt not counted, the host was busier during it '
-    + '(steal 18.2 % of the broker\'s CPU, 1 % of the load\'s; its p99 17.2 ms)']);
+  assert.deepEqual(problems([counted]), ['latency-q1 Culex round 2: an attempt not counted (the least-stolen one counts; '
+    + 'this one: 18.2 % of the broker\'s CPU, 1 % of the load\'s; its p99 17.2 ms)']);
   // The least disturbed attempt counts even when it came first, and even when its p99 is the worse one: steal
   // alone decides (the busier CPU of the two), never the result.
   const first: Run = { ...busy, stealPct: [6, 6.5], result: { latency: { p99Us: 9_000 } } };

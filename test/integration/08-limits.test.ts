@@ -155,6 +155,33 @@ describe('08 limits', () => {
     events.push('ended');
     await gone;
     assert.deepEqual(events, ['ended', 'closed slowConsumer']);
+    assert.equal(broker.stats.slowConsumersDisconnected, 1);
     await pub.ping();
+  });
+
+  test('a peer that ends its side while its output is backed up, and then reads slowly, gets all of it', async (t) => {
+    const { broker, port } = await brokerFor(t, { drainTimeoutMs: 800 });
+    const half = await openClient(t, port, { clientId: 'half', keepaliveSeconds: 0 });
+    await half.subscribe([['flood/#', 0]]);
+    half.pause();
+    const pub = await openClient(t, port, { clientId: 'flooder' });
+    const chunk = Buffer.alloc(256 * 1024, 0x61);
+    const count = 48;
+    for (let i = 0; i < count; i++) await pub.publish({ topic: 'flood/x', payload: chunk, qos: 1 });
+    const gone = waitForDisconnect(broker, 'half', 20_000);
+    half.socket.end();
+    // Reads in short bursts, 300 ms apart: never 800 ms without taking something, but far slower than it could.
+    const reader = setInterval(() => {
+      half.resume();
+      setTimeout(() => half.pause(), 5);
+    }, 300);
+    t.after(() => clearInterval(reader));
+    const [, reason] = await gone;
+    clearInterval(reader);
+    half.resume();
+    await half.expectClosed();
+    assert.equal(reason, 'socketClosed', 'it ended when its output had left, not as a slow consumer');
+    assert.equal(broker.stats.slowConsumersDisconnected, 0);
+    assert.equal(half.received.filter((p) => p.type === 'publish').length, count, 'every message arrived');
   });
 });

@@ -4,10 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter, once } from 'node:events';
+import { EventEmitter, errorMonitor, once } from 'node:events';
 import { StreamEvents } from '../../src/transport/stream-events.js';
 
-type Emitter = Pick<EventEmitter, 'on' | 'once' | 'off' | 'emit' | 'listenerCount' | 'removeAllListeners'>;
+type Emitter = Pick<EventEmitter, 'on' | 'once' | 'off' | 'emit' | 'listenerCount' | 'removeAllListeners'
+  | 'prependListener' | 'listeners' | 'rawListeners' | 'eventNames' | 'setMaxListeners' | 'getMaxListeners'>;
 
 /** The same script of calls on an emitter, returning what the listeners saw. */
 function script(emitter: Emitter): string[] {
@@ -39,7 +40,26 @@ function script(emitter: Emitter): string[] {
     emitter.emit(event, 4); // r c
     emitter.emit(event, 5); // r
     seen.push(`count ${emitter.listenerCount(event)}`, `emit without listeners ${String(new EventEmitter().emit(event))}`);
+    // prependListener, listeners / rawListeners (a once listener as given / as wrapped), listenerCount of one function.
+    emitter.removeAllListeners(event);
+    emitter.on(event, a);
+    emitter.once(event, b);
+    emitter.prependListener(event, c);
+    seen.push(`listeners ${emitter.listeners(event).map((l) => (l === a ? 'a' : l === b ? 'b' : l === c ? 'c' : '?')).join('')}`,
+      `raw ${emitter.rawListeners(event).map((l) => (l === a ? 'a' : l === b ? 'b' : l === c ? 'c' : 'w')).join('')}`,
+      `count of b ${emitter.listenerCount(event, b)}`, `names ${emitter.eventNames().map(String).join(',')}`);
+    emitter.emit(event, 6); // c a b
+    // A once listener runs once even when a listener before it emits again from inside the emit.
+    emitter.removeAllListeners(event);
+    let depth = 0;
+    emitter.on(event, () => {
+      if (depth++ === 0) emitter.emit(event, 'inner');
+    });
+    emitter.once(event, b);
+    emitter.emit(event, 'outer');
+    emitter.removeAllListeners(event);
   }
+  seen.push(`max ${emitter.setMaxListeners(20).getMaxListeners()}`);
   return seen;
 }
 
@@ -47,6 +67,26 @@ test('StreamEvents calls, orders and removes listeners as EventEmitter does, for
   const expected = script(new EventEmitter());
   assert.deepEqual(script(new StreamEvents() as unknown as Emitter), expected);
   assert.ok(expected.includes('r4') && expected.includes('c4') && !expected.includes('c5'));
+});
+
+test('StreamEvents refuses a listener that is not a function, as EventEmitter does', () => {
+  const events = new StreamEvents();
+  for (const bad of [42, undefined, 'f']) {
+    assert.throws(() => events.on('data', bad as never), TypeError);
+    assert.throws(() => events.once('data', bad as never), TypeError);
+    assert.throws(() => new EventEmitter().on('data', bad as never), TypeError);
+  }
+  assert.equal(events.listenerCount('data'), 0);
+});
+
+test('StreamEvents: errorMonitor listeners see an error before the error listeners, and do not handle it', () => {
+  const events = new StreamEvents();
+  const order: string[] = [];
+  events.on(errorMonitor, () => order.push('monitor'));
+  assert.throws(() => events.emit('error', new Error('boom')), /boom/);
+  events.on('error', () => order.push('listener'));
+  events.emit('error', new Error('again'));
+  assert.deepEqual(order, ['monitor', 'monitor', 'listener']);
 });
 
 test('StreamEvents: an error with no listener is thrown, with one it is handed over; this is the emitter', () => {
