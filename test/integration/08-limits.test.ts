@@ -171,12 +171,16 @@ describe('08 limits', () => {
     const gone = waitForDisconnect(broker, 'half', 20_000);
     half.socket.end();
     // Reads in short bursts, 300 ms apart: never 800 ms without taking something, but far slower than it could.
+    let isDone = false;
     const reader = setInterval(() => {
       half.resume();
-      setTimeout(() => half.pause(), 5);
+      setTimeout(() => {
+        if (!isDone) half.pause();
+      }, 5);
     }, 300);
     t.after(() => clearInterval(reader));
     const [, reason] = await gone;
+    isDone = true;
     clearInterval(reader);
     half.resume();
     await half.expectClosed();
