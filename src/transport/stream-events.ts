@@ -10,7 +10,8 @@
  * listener removed during an `emit` still runs in that `emit`, a `once` listener runs once even when an emit
  * re-enters, `once` listeners can be removed by the function given, `errorMonitor` listeners see an `error` first,
  * and an `error` with no listener throws. Also there: `prependListener`, `listeners`, `rawListeners`, `eventNames`,
- * `setMaxListeners` / `getMaxListeners` (kept, not enforced). Not there: the `newListener` / `removeListener` events.
+ * `setMaxListeners` / `getMaxListeners` (kept, not enforced). Not there: the `newListener` / `removeListener` events,
+ * and `instanceof EventEmitter` (so `events.getEventListeners()` and `events.setMaxListeners()` refuse a RawSocket).
  */
 import { errorMonitor } from 'node:events';
 
