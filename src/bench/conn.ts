@@ -118,8 +118,14 @@ export function readCpuSeconds(pid: number): number {
   return user + system;
 }
 
-/** As readCpuSeconds, split: time in the process's own code (user) and in the kernel on its behalf (system). */
-export function readCpuTimes(pid: number): { user: number; system: number } {
+/** CPU seconds in a process's own code (user) and in the kernel on its behalf (system). */
+export interface CpuTimes {
+  readonly user: number;
+  readonly system: number;
+}
+
+/** As readCpuSeconds, split into user and system time. */
+export function readCpuTimes(pid: number): CpuTimes {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -131,9 +137,10 @@ export function readCpuTimes(pid: number): { user: number; system: number } {
 
 const USER_HZ = 100;
 
-function brokerCpu(before: { user: number; system: number }, after: { user: number; system: number }, connected: number): {
-  brokerCpuSeconds: number; brokerCpuUsPerConnection: number; brokerUserUsPerConnection: number; brokerSystemUsPerConnection: number;
-} {
+type BrokerCpu = Required<Pick<ConnResult, 'brokerCpuSeconds' | 'brokerCpuUsPerConnection'
+  | 'brokerUserUsPerConnection' | 'brokerSystemUsPerConnection'>>;
+
+function brokerCpu(before: CpuTimes, after: CpuTimes, connected: number): BrokerCpu {
   const user = after.user - before.user;
   const system = after.system - before.system;
   const perConnection = (seconds: number): number => Math.round((seconds * 1e6) / Math.max(1, connected));

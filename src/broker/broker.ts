@@ -132,8 +132,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerContext 
   }
 
   /**
-   * Serves one client over any Duplex (TCP, TLS, WebSocket stream, an in-memory pair) or other ByteStream. `transport` carries what the
-   * listener knows (its name, TLS, a username from the client certificate).
+   * Serves one client over any Duplex (TCP, TLS, WebSocket stream, an in-memory pair) or other ByteStream.
+   * `transport` carries what the listener knows (its name, TLS, a username from the client certificate).
    */
   handle(stream: ByteStream, remoteAddress?: string, transport?: TransportInfo): void {
     if (this.#isClosed) {

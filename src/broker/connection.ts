@@ -1,6 +1,7 @@
 /**
- * One client connection over any ByteStream (a Duplex, or the transport's RawSocket): the decode loop, batched writes, backpressure, and the single place where
- * a protocol violation becomes a DISCONNECT (MQTT 5) or a plain close (3.1/3.1.1).
+ * One client connection over any ByteStream (a Duplex, or the transport's RawSocket): the decode loop, batched
+ * writes, backpressure, and the single place where a protocol violation becomes a DISCONNECT (MQTT 5) or a plain
+ * close (3.1/3.1.1).
  *
  * Design note: the decoder is pulled, not pushed: `#pump` takes packets while handlers answer synchronously and
  * stops while one returns a promise (authentication, an asynchronous hook), which keeps a client's packets in order

@@ -13,7 +13,9 @@ import type { WebSocket } from 'ws';
 
 export class WebSocketDuplex extends Duplex {
   readonly #ws: WebSocket;
-  /** The WebSocket has closed: whatever is written from now on is dropped, as the peer cannot read it (also while it closes). */
+  /**
+   * The WebSocket has closed (or is closing): whatever is written from now on is dropped, as the peer cannot read it.
+   */
   #isPeerGone = false;
 
   constructor(ws: WebSocket) {
