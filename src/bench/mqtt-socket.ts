@@ -1,15 +1,20 @@
 /**
- * A bare MQTT 3.1.1 connection for load generation: a TCP, TLS or WebSocket stream (transport.ts), our encoder for CONNECT, SUBSCRIBE and
- * PUBLISH templates, our decoder for everything inbound. No client state machine, no retries, no keepalive (0):
- * the point is to spend as little CPU per message as possible, so the broker, not the generator, is measured.
+ * A bare MQTT 3.1.1 connection for load generation: a TCP, TLS or WebSocket stream (transport.ts), our encoder for
+ * CONNECT, SUBSCRIBE and PUBLISH templates. No client state machine, no retries, no keepalive (0): the point is to
+ * spend as little CPU per message as possible, so the broker, not the generator, is measured.
+ *
+ * Inbound packets are framed, not decoded (framer.ts): a PUBLISH reaches the handler as the buffer and range of its
+ * payload, with its QoS and packet id, and nothing is allocated for it. Only what the generator acts on is checked
+ * (the packet kinds it expects, and that a PUBLISH's fields fit in the packet); anything else from the broker ends
+ * the connection with the reason in `closedReason`.
  *
  * Acknowledgements are 4 fixed bytes and are written by hand; all the acks produced while handling one `data`
  * chunk go out in one write.
  */
 import type { Duplex } from 'node:stream';
-import { Decoder } from '../protocol/decoder.js';
 import { encode } from '../protocol/encoder.js';
-import type { Packet, QoS } from '../protocol/types.js';
+import type { QoS } from '../protocol/types.js';
+import { Framer } from './framer.js';
 import { dialTransport, TCP, type Transport, type WsModule } from './transport.js';
 
 export interface DialOptions {
@@ -28,14 +33,39 @@ export interface DialOptions {
   readonly ws?: WsModule | undefined;
 }
 
-/** Called for every inbound packet after CONNACK; `nowNs` is the hrtime of the chunk that carried it. */
-export type PacketHandler = (packet: Packet, nowNs: number) => void;
+/** Receives the packets that come in after CONNACK. */
+export interface InboundHandler {
+  /**
+   * A PUBLISH whose payload is buf[payloadStart, payloadEnd) (valid only during the call); packetId is 0 at QoS 0;
+   * `nowNs` is the hrtime of the chunk that carried it.
+   */
+  onPublish(buf: Buffer, payloadStart: number, payloadEnd: number, qos: QoS, packetId: number, nowNs: number): void;
+  /** PUBACK (4), PUBREC (5), PUBREL (6) or PUBCOMP (7). */
+  onAck(type: number, packetId: number): void;
+}
+
+const IGNORE: InboundHandler = {
+  onPublish: () => undefined,
+  onAck: () => undefined,
+};
+
+const CONNACK = 2;
+const PUBLISH = 3;
+const SUBACK = 9;
+const PINGRESP = 13;
+
+/** Thrown while handling a chunk when the broker sent what this connection cannot take. */
+class UnexpectedPacket extends Error {}
 
 export class MqttSocket {
   readonly socket: Duplex;
   readonly #abort: () => void;
-  readonly #decoder = new Decoder({ protocolVersion: 4 });
-  #handler: PacketHandler = () => undefined;
+  readonly #framer = new Framer((firstByte, buf, bodyStart, end) => this.#onPacket(firstByte, buf, bodyStart, end));
+  #handler: InboundHandler = IGNORE;
+  /** Until CONNACK: called with its return code (or undefined for another packet), and then unset. */
+  #onConnack: ((returnCode: number | undefined) => void) | undefined;
+  /** The hrtime of the chunk being handled. */
+  #nowNs = 0;
   #acks = Buffer.allocUnsafe(4096);
   #ackBytes = 0;
   #subscribeWaiters = new Map<number, (granted: number[]) => void>();
@@ -68,12 +98,12 @@ export class MqttSocket {
         reject(new Error(reason));
       };
       const timer = setTimeout(() => fail(`no CONNACK within ${options.connectTimeoutMs} ms`), options.connectTimeoutMs);
-      conn.#handler = (packet) => {
-        if (packet.type !== 2) return fail(`expected CONNACK, got packet type ${packet.type}`);
-        if (packet.reasonCode !== 0) return fail(`CONNACK refused with code ${packet.reasonCode}`);
+      conn.#onConnack = (returnCode) => {
+        conn.#onConnack = undefined;
+        if (returnCode === undefined) return fail('expected CONNACK, got another packet');
+        if (returnCode !== 0) return fail(`CONNACK refused with code ${returnCode}`);
         isSettled = true;
         clearTimeout(timer);
-        conn.#handler = () => undefined;
         resolve(conn);
       };
       socket.on('error', (err: NodeJS.ErrnoException) => {
@@ -92,7 +122,7 @@ export class MqttSocket {
     });
   }
 
-  set handler(handler: PacketHandler) {
+  set handler(handler: InboundHandler) {
     this.#handler = handler;
   }
 
@@ -153,23 +183,44 @@ export class MqttSocket {
   }
 
   #onData(chunk: Buffer): void {
-    const nowNs = Number(process.hrtime.bigint());
-    this.#decoder.push(chunk);
+    this.#nowNs = Number(process.hrtime.bigint());
     try {
-      for (let packet = this.#decoder.next(); packet !== null; packet = this.#decoder.next()) {
-        if (packet.type === 9) {
-          const waiter = this.#subscribeWaiters.get(packet.packetId);
-          this.#subscribeWaiters.delete(packet.packetId);
-          waiter?.(packet.reasonCodes);
-        } else {
-          this.#handler(packet, nowNs);
-        }
-      }
+      this.#framer.push(chunk);
     } catch (err) {
       this.closedReason = `protocol error from broker: ${(err as Error).message}`;
       this.socket.destroy();
+      return;
     }
     if (this.#ackBytes > 0) this.#flushAcks();
+  }
+
+  #onPacket(firstByte: number, buf: Buffer, start: number, end: number): void {
+    const type = firstByte >>> 4;
+    if (this.#onConnack !== undefined) {
+      this.#onConnack(type === CONNACK && end - start >= 2 ? buf[start + 1]! : undefined);
+    } else if (type === PUBLISH) {
+      const qos = (firstByte >>> 1) & 3;
+      if (end - start < 2 || qos === 3) throw new UnexpectedPacket('malformed PUBLISH');
+      let at = start + 2 + ((buf[start]! << 8) | buf[start + 1]!);
+      let packetId = 0;
+      if (qos > 0) {
+        packetId = (buf[at]! << 8) | buf[at + 1]!;
+        at += 2;
+      }
+      if (at > end) throw new UnexpectedPacket('PUBLISH shorter than its topic');
+      this.#handler.onPublish(buf, at, end, qos as QoS, packetId, this.#nowNs);
+    } else if (type >= 4 && type <= 7) {
+      if (end - start < 2) throw new UnexpectedPacket(`packet type ${type} without a packet id`);
+      this.#handler.onAck(type, (buf[start]! << 8) | buf[start + 1]!);
+    } else if (type === SUBACK) {
+      if (end - start < 2) throw new UnexpectedPacket('SUBACK without a packet id');
+      const packetId = (buf[start]! << 8) | buf[start + 1]!;
+      const waiter = this.#subscribeWaiters.get(packetId);
+      this.#subscribeWaiters.delete(packetId);
+      waiter?.([...buf.subarray(start + 2, end)]);
+    } else if (type !== PINGRESP) {
+      throw new UnexpectedPacket(`unexpected packet type ${type}`);
+    }
   }
 
   #flushAcks(): void {

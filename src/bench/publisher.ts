@@ -11,9 +11,8 @@
  * (open loop: a stalled broker gets a burst, it does not slow the schedule).
  */
 import { encodePublish } from '../protocol/encoder.js';
-import type { Packet } from '../protocol/types.js';
 import type { PublisherPlan } from './messages.js';
-import type { MqttSocket } from './mqtt-socket.js';
+import type { InboundHandler, MqttSocket } from './mqtt-socket.js';
 import { SeqSet } from './seq-set.js';
 
 export const PAYLOAD_HEADER_BYTES = 16;
@@ -22,7 +21,7 @@ const MAX_BATCH = 256;
 /** A rate-paced publisher skips a tick while this much is still unsent in its socket. */
 const MAX_BACKLOG_BYTES = 4 * 1024 * 1024;
 
-export class Publisher {
+export class Publisher implements InboundHandler {
   readonly plan: PublisherPlan;
   sent = 0;
   acked = 0;
@@ -68,7 +67,7 @@ export class Publisher {
     this.#packetIdOffset = e.packetIdOffset;
     this.#batchLimit = Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_BYTES / e.bytes.length)));
     this.ackedSeqs = plan.qos > 0 ? new SeqSet() : undefined;
-    conn.handler = (packet) => this.#onPacket(packet);
+    conn.handler = this;
     conn.socket.on('drain', () => {
       if (!this.#isWaitingDrain) return;
       this.#isWaitingDrain = false;
@@ -171,19 +170,24 @@ export class Publisher {
     return id;
   }
 
-  #onPacket(packet: Packet): void {
-    if (packet.type === 4 || packet.type === 5) {
-      const seq = this.#pending[packet.packetId]!;
+  /** Publishers subscribe to nothing. */
+  onPublish(): void {
+    // Nothing to count.
+  }
+
+  onAck(type: number, packetId: number): void {
+    if (type === 4 || type === 5) {
+      const seq = this.#pending[packetId]!;
       if (seq < 0) return;
       if (this.ackedSeqs!.add(seq)) this.acked++;
-      if (packet.type === 5) {
+      if (type === 5) {
         // QoS 2: the broker owns the message from PUBREC on; the packet id stays taken until PUBCOMP.
-        this.conn.ack(0x62, packet.packetId);
+        this.conn.ack(0x62, packetId);
         return;
       }
-      this.#release(packet.packetId);
-    } else if (packet.type === 7) {
-      this.#release(packet.packetId);
+      this.#release(packetId);
+    } else if (type === 7) {
+      this.#release(packetId);
     }
   }
 

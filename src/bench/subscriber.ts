@@ -2,10 +2,10 @@
  * One subscribing connection: counts messages, records latency from the send time in the payload, tracks which
  * sequence numbers arrived from which publisher (for lost and duplicate counts), and acknowledges QoS 1/2.
  */
-import type { Packet } from '../protocol/types.js';
+import type { QoS } from '../protocol/types.js';
 import { Histogram } from './histogram.js';
 import type { SubscriberPlan, SubscriberResult } from './messages.js';
-import type { MqttSocket } from './mqtt-socket.js';
+import type { InboundHandler, MqttSocket } from './mqtt-socket.js';
 import { PAYLOAD_HEADER_BYTES } from './publisher.js';
 import { SeqSet } from './seq-set.js';
 
@@ -18,7 +18,7 @@ export class GroupStats {
   isMeasuring = false;
 }
 
-export class Subscriber {
+export class Subscriber implements InboundHandler {
   readonly plan: SubscriberPlan;
   received = 0;
   duplicates = 0;
@@ -30,25 +30,22 @@ export class Subscriber {
     this.plan = plan;
     this.#group = group;
     this.#conn = conn;
-    conn.handler = (packet, nowNs) => this.#onPacket(packet, nowNs);
+    conn.handler = this;
   }
 
-  #onPacket(packet: Packet, nowNs: number): void {
-    if (packet.type === 6) {
-      this.#conn.ack(0x70, packet.packetId);
-      return;
-    }
-    if (packet.type !== 3) return;
+  onAck(type: number, packetId: number): void {
+    if (type === 6) this.#conn.ack(0x70, packetId);
+  }
+
+  onPublish(buf: Buffer, payloadStart: number, payloadEnd: number, qos: QoS, packetId: number, nowNs: number): void {
     this.received++;
     const group = this.#group;
     group.received++;
-    if (packet.qos === 1) this.#conn.ack(0x40, packet.packetId!);
-    else if (packet.qos === 2) this.#conn.ack(0x50, packet.packetId!);
-    const payload = packet.payload;
-    if (payload.length < PAYLOAD_HEADER_BYTES) return;
-    const sentNs = payload.readDoubleLE(0);
-    const sender = payload.readUInt32LE(8);
-    const seq = payload.readUInt32LE(12);
+    if (qos === 1) this.#conn.ack(0x40, packetId);
+    else if (qos === 2) this.#conn.ack(0x50, packetId);
+    if (payloadEnd - payloadStart < PAYLOAD_HEADER_BYTES) return;
+    const sender = buf.readUInt32LE(payloadStart + 8);
+    const seq = buf.readUInt32LE(payloadStart + 12);
     let seqs = this.#bySender[sender];
     if (seqs === undefined) {
       seqs = new SeqSet();
@@ -58,7 +55,7 @@ export class Subscriber {
       this.duplicates++;
       group.duplicates++;
     }
-    if (group.isMeasuring) group.latency.record((nowNs - sentNs) / 1000);
+    if (group.isMeasuring) group.latency.record((nowNs - buf.readDoubleLE(payloadStart)) / 1000);
   }
 
   /** Stops reading from the socket for `ms`, so the broker has to hold a backlog for this subscriber. */
