@@ -12,6 +12,7 @@
  * enough worker processes that none goes past its own limit.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { type CpuTimes, readCpuTimes } from './cpu-time.js';
 import type { ConnPlan } from './messages.js';
 import type { Transport } from './transport.js';
 import { sleep, sumCounters, WorkerHandle, type ProgressSink } from './coordinator.js';
@@ -109,33 +110,6 @@ function resolveCount(options: ConnOptions): Target {
   return { count: Math.max(1, fdLimit - fdsBefore - BROKER_FD_MARGIN), fdLimit, fdsBefore };
 }
 
-/**
- * A process's CPU time so far, all threads, user + system, in seconds: fields 14 and 15 of /proc/PID/stat, in
- * USER_HZ ticks (100 per second on Linux: the unit /proc reports in, whatever the kernel's own tick rate).
- */
-export function readCpuSeconds(pid: number): number {
-  const { user, system } = readCpuTimes(pid);
-  return user + system;
-}
-
-/** CPU seconds in a process's own code (user) and in the kernel on its behalf (system). */
-export interface CpuTimes {
-  readonly user: number;
-  readonly system: number;
-}
-
-/** As readCpuSeconds, split into user and system time. */
-export function readCpuTimes(pid: number): CpuTimes {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // The command name (field 2) is in parentheses and may hold spaces: count fields after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const user = Number(fields[11]);
-  const system = Number(fields[12]);
-  if (!Number.isFinite(user + system)) throw new Error(`cannot read the CPU time of process ${pid}`);
-  return { user: user / USER_HZ, system: system / USER_HZ };
-}
-
-const USER_HZ = 100;
 
 type BrokerCpu = Required<Pick<ConnResult, 'brokerCpuSeconds' | 'brokerCpuUsPerConnection'
   | 'brokerUserUsPerConnection' | 'brokerSystemUsPerConnection'>>;

@@ -4,6 +4,7 @@
  * only (mark to stop); lost and duplicate messages are counted over the whole run, drain included.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { readCpuSeconds } from './cpu-time.js';
 import type { Counters, FromWorker, ToWorker, WorkerPlan, WorkerResult } from './messages.js';
 
 const READY_TIMEOUT_MS = 120_000;
@@ -101,6 +102,12 @@ export interface PhaseTimes {
   readonly throttleEpisodes: number;
   /** With `readBrokerCpuSeconds`: the broker's CPU time between mark and stop, in seconds. */
   readonly brokerCpuSeconds?: number;
+  /**
+   * The workers' CPU time between mark and stop, in seconds, read from /proc at the same moments as the broker's;
+   * NaN where /proc cannot be read. (The counters' own cpuUs is taken when each worker gets to the snapshot message,
+   * which a busy worker does late, so it can cover more than the window.)
+   */
+  readonly loadCpuSeconds: number;
 }
 
 export interface DriveOptions {
@@ -148,11 +155,13 @@ export async function drive(plans: readonly WorkerPlan[], options: DriveOptions)
     await raceSleep(options.warmupSeconds * 1000, allPublished);
     const atMark = await snapshot(workers, 'mark');
     const brokerCpuAtMark = options.readBrokerCpuSeconds?.();
+    const loadCpuAtMark = workersCpuSeconds(workers);
     const markedAt = performance.now();
     if (options.durationSeconds > 0) await raceSleep(options.durationSeconds * 1000, allPublished);
     else await allPublished;
     const atStop = await snapshot(workers, 'stop');
     const brokerCpuAtStop = options.readBrokerCpuSeconds?.();
+    const loadCpuAtStop = workersCpuSeconds(workers);
     const windowSeconds = (performance.now() - markedAt) / 1000;
 
     await drain(workers, options.drainTimeoutMs);
@@ -161,6 +170,7 @@ export async function drive(plans: readonly WorkerPlan[], options: DriveOptions)
     return {
       atMark, atStop, windowSeconds, results: (await Promise.all(results)).map((m) => m.result),
       throttleEpisodes: loop.episodes,
+      loadCpuSeconds: loadCpuAtStop - loadCpuAtMark,
       ...(brokerCpuAtMark === undefined || brokerCpuAtStop === undefined
         ? {} : { brokerCpuSeconds: brokerCpuAtStop - brokerCpuAtMark }),
     };
@@ -168,6 +178,21 @@ export async function drive(plans: readonly WorkerPlan[], options: DriveOptions)
     clearInterval(progressTimer);
     setTimeout(() => workers.forEach((w) => w.kill()), 1500).unref();
   }
+}
+
+/** The CPU time of all the workers so far (s), all threads; NaN when one cannot be read. */
+function workersCpuSeconds(workers: readonly WorkerHandle[]): number {
+  let seconds = 0;
+  for (const w of workers) {
+    const pid = w.child.pid;
+    if (pid === undefined) return Number.NaN;
+    try {
+      seconds += readCpuSeconds(pid);
+    } catch {
+      return Number.NaN;
+    }
+  }
+  return seconds;
 }
 
 /**

@@ -5,7 +5,7 @@
  * subscriber.
  */
 import type { Counters, PubSubPlan, PublisherPlan, SubscriberPlan, WorkerResult } from './messages.js';
-import { readCpuSeconds } from './conn.js';
+import { readCpuSeconds } from './cpu-time.js';
 import { drive, type ProgressSink } from './coordinator.js';
 import { FilterIndex } from './filter-index.js';
 import { Histogram, type LatencySummary } from './histogram.js';
@@ -168,7 +168,8 @@ export async function runPubSub(scenario: Scenario, options: RunOptions): Promis
     connectFailures: total('connectFailures'),
     errors: total('errors'),
     errorSamples: run.results.flatMap((r) => r.errorSamples).slice(0, 10),
-    loadCpuCores: Math.round(((run.atStop.cpuUs - run.atMark.cpuUs) / 1e6 / window) * 100) / 100,
+    loadCpuCores: Math.round(((Number.isNaN(run.loadCpuSeconds)
+      ? (run.atStop.cpuUs - run.atMark.cpuUs) / 1e6 : run.loadCpuSeconds) / window) * 100) / 100,
     ...(run.brokerCpuSeconds === undefined || Number.isNaN(run.brokerCpuSeconds)
       ? {} : { brokerCpuCores: Math.round((run.brokerCpuSeconds / window) * 100) / 100 }),
     ...(closedLoop(scenario, options) ? { throttleEpisodes: run.throttleEpisodes } : {}),

@@ -15,7 +15,7 @@ import { bench } from './run-bench.js';
 import { FilterIndex } from '../../src/bench/filter-index.js';
 import { matching } from '../../src/bench/scenarios.js';
 import { parseBrokerUrl } from '../../src/bench/transport.js';
-import { readCpuSeconds, readCpuTimes } from '../../src/bench/conn.js';
+import { readCpuSeconds, readCpuTimes } from '../../src/bench/cpu-time.js';
 import { allCases, selectCases } from '../../bench/compare/cases.js';
 import { loadCpus } from '../../bench/compare/brokers.js';
 import { countedAttempt, generatorLimit, isRepeatedForSteal, jitterLine, probeLine, problems, stealLine, summarize, type Run } from '../../bench/compare/summary.js';
@@ -25,6 +25,7 @@ const fixture = (name: string): string => new URL(`fixtures/${name}`, import.met
 
 
 /** Paced, so a few hundred messages: the tests check the tool, not the broker's speed. */
+const bin = new URL('../../bin/culex.js', import.meta.url).pathname;
 const short = ['-q', '1', '-r', '400', '-d', '0.3', '-w', '0.1', '--drain', '2000', '--workers', '1', '--json'];
 const unlimited = { maxInflight: 65_535, maxQueuedMessages: 0 };
 
@@ -356,6 +357,25 @@ test('culex bench --pid reports the CPU the given process used in the measured w
   assert.ok((idle.json['brokerCpuCores'] as number) < 0.2, `a sleeping one about none, got ${idle.json['brokerCpuCores']}`);
   const without = await bench(['fanin', '-p', String(port), '--publishers', '1', ...short]);
   assert.equal(without.json['brokerCpuCores'], undefined, 'absent without --pid');
+});
+
+test('the generator\'s CPU is read from /proc over the broker\'s window: two busy workers on one CPU never show more than one core', async (t) => {
+  const broker = createBroker(unlimited);
+  const { port } = await broker.listen({ port: 0, host: '127.0.0.1' });
+  t.after(() => broker.close());
+  // Both workers are kept busy (fanout, QoS 0, flat out) and share CPU 1. Each one's own snapshot of its CPU time
+  // comes when it gets to the message, late when it is busy; in a WebSocket run of bench:compare those once added up
+  // to 1.27 cores on one CPU.
+  const child = spawn('taskset', ['-c', '1', process.execPath, bin, 'bench', 'fanout', '-p', String(port), '--subscribers', '10',
+    '-q', '0', '-d', '1', '-w', '0.3', '--drain', '500', '--workers', '2', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  const [code] = await once(child, 'exit') as [number];
+  assert.equal(code, 0, out);
+  const json = JSON.parse(out) as Record<string, unknown>;
+  const cores = json['loadCpuCores'] as number;
+  // A 10 ms /proc tick per worker per reading is the only slack: 4 ticks over a window of at least 1 s.
+  assert.ok(cores > 0.3 && cores <= 1.05, `generator CPU ${cores} cores on one CPU`);
 });
 
 test('bench:compare pins the load to every CPU but the broker\'s: CPU 1 on 2 cores, 1-7 on 8', () => {
