@@ -11,18 +11,7 @@ import { Framer, FramingError } from '../../src/bench/framer.js';
 import { MqttSocket, type InboundHandler } from '../../src/bench/mqtt-socket.js';
 import { encode } from '../../src/protocol/encoder.js';
 import type { Packet, QoS } from '../../src/protocol/types.js';
-
-/** A deterministic PRNG (mulberry32), so a failing cut can be replayed from its seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { prng } from '../helpers/topic-reference.js';
 
 /** Packets a broker sends a generator, with bodies of 0 bytes up to a 3-byte Remaining Length. */
 function samplePackets(): Buffer[] {
@@ -79,7 +68,7 @@ test('Framer hands over every packet of a stream fed whole, byte by byte, and cu
   assert.deepEqual(bytes.framed, want);
 
   for (let seed = 1; seed <= 200; seed++) {
-    const next = random(seed);
+    const next = prng(seed);
     const cut = collect();
     for (let at = 0; at < stream.length;) {
       // Mostly small cuts, so fixed headers straddle chunks too, and now and then a long one.
