@@ -69,6 +69,10 @@ export class Framer {
   /**
    * The end of the packet starting at `at` (it may lie past the buffer), with #bodyStart set; -1 when the fixed
    * header itself is not all there yet.
+   *
+   * The same Variable Byte Integer reading as protocol/varint.ts's readVarint, which returns an object per call: with
+   * it, the generator spent about 17 % more CPU per message (fanout 1 -> 50, QoS 0, 16 B, 3 interleaved pairs:
+   * 0.110-0.120 µs against 0.095-0.101 µs), so the loop is written out here.
    */
   #endOf(buf: Buffer, at: number): number {
     let remaining = 0;

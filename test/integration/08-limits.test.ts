@@ -3,11 +3,24 @@
  * window, queues, and the slow-consumer drain timeout. MQTT 3.1.1 has no way to refuse a single PUBLISH, so an
  * over-limit PUBLISH closes the connection, while an over-limit filter is refused in its SUBACK (0x80).
  */
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { brokerFor, waitForDisconnect } from '../helpers/broker.js';
 import { openClient, openRaw } from '../helpers/raw-client.js';
 import * as P from '../helpers/packets.js';
+
+/**
+ * A subscriber 'half' on flood/# that does not read (paused, keepalive 0) and a publisher 'flooder' to fill its
+ * output with 256 KiB payloads.
+ */
+async function stalledSubscriber(t: TestContext, drainTimeoutMs: number) {
+  const { broker, port } = await brokerFor(t, { drainTimeoutMs });
+  const half = await openClient(t, port, { clientId: 'half', keepaliveSeconds: 0 });
+  await half.subscribe([['flood/#', 0]]);
+  half.pause();
+  const pub = await openClient(t, port, { clientId: 'flooder' });
+  return { broker, half, pub, chunk: Buffer.alloc(256 * 1024, 0x61) };
+}
 
 describe('08 limits', () => {
   test('maxPacketBytes: a larger PUBLISH closes the connection; a smaller one is accepted', async (t) => {
@@ -138,15 +151,10 @@ describe('08 limits', () => {
   });
 
   test('a peer that ends its side while its output is backed up, and never reads, is closed after drainTimeoutMs', async (t) => {
-    const { broker, port } = await brokerFor(t, { drainTimeoutMs: 2000 });
-    const half = await openClient(t, port, { clientId: 'half', keepaliveSeconds: 0 });
-    await half.subscribe([['flood/#', 0]]);
-    half.pause();
-    const pub = await openClient(t, port, { clientId: 'flooder' });
+    const { broker, half, pub, chunk } = await stalledSubscriber(t, 2000);
     const events: string[] = [];
     const gone = waitForDisconnect(broker, 'half', 8000).then((args) => events.push(`closed ${String(args[1])}`));
     // 16 MiB to a client that reads nothing: the kernel's buffers fill and the rest waits in the broker.
-    const chunk = Buffer.alloc(256 * 1024, 0x61);
     for (let i = 0; i < 64 && events.length === 0; i++) await pub.publish({ topic: 'flood/x', payload: chunk, qos: 1 });
     assert.equal(events.length, 0, 'still connected while it only does not read');
     // Its FIN: the broker ends its own side, but the backed-up output never leaves. Keepalive 0: no other timer
@@ -160,12 +168,7 @@ describe('08 limits', () => {
   });
 
   test('a peer that ends its side while its output is backed up, and then reads slowly, gets all of it', async (t) => {
-    const { broker, port } = await brokerFor(t, { drainTimeoutMs: 800 });
-    const half = await openClient(t, port, { clientId: 'half', keepaliveSeconds: 0 });
-    await half.subscribe([['flood/#', 0]]);
-    half.pause();
-    const pub = await openClient(t, port, { clientId: 'flooder' });
-    const chunk = Buffer.alloc(256 * 1024, 0x61);
+    const { broker, half, pub, chunk } = await stalledSubscriber(t, 800);
     const count = 48;
     for (let i = 0; i < count; i++) await pub.publish({ topic: 'flood/x', payload: chunk, qos: 1 });
     const gone = waitForDisconnect(broker, 'half', 20_000);
