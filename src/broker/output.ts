@@ -36,6 +36,8 @@ export class Output {
 
   append(bytes: Buffer): void {
     const n = bytes.length;
+    // Nothing to write: an empty part would make take() hand the socket an empty Buffer instead of undefined.
+    if (n === 0) return;
     this.bytes += n;
     // Large packets go in as they are; so does the first packet of a connection's first flush (its CONNACK, most
     // often all that an idle connection ever writes), which would otherwise take a whole stage for a few bytes.

@@ -39,6 +39,18 @@ describe('Output', () => {
     assert.deepEqual([...fresh.take()!], [0x20, 2, 0, 0, 0x40, 2, 0, 7]);
   });
 
+  test('an empty append writes nothing: alone, even as a connection\'s first write, take() is undefined', () => {
+    // Found by the property test below (seed -687514023): the unstaged first packet let an empty Buffer through.
+    const out = new Output();
+    out.append(Buffer.alloc(0));
+    assert.equal(out.bytes, 0);
+    assert.equal(out.take(), undefined);
+    const connack = Buffer.from([0x20, 2, 0, 0]);
+    out.append(Buffer.alloc(0));
+    out.append(connack);
+    assert.equal(out.take(), connack, 'the first real packet still leaves as it is');
+  });
+
   test('a per-recipient PUBLISH copy equals publishForRecipient and leaves the template untouched', () => {
     const before = Buffer.from(template.bytes);
     const out = new Output();
