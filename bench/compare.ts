@@ -6,7 +6,7 @@
  * Every run starts a fresh broker pinned to CPU 0 (taskset) and runs `culex bench ... --json` pinned to the other
  * CPUs (CPU 1 on a 2-core machine; one worker process per CPU, at least 2), so the brokers and the load never share a
  * core. Scenarios are interleaved (Culex, Mosquitto, Aedes, Culex, ...) for
- * --rounds rounds so that drift in the machine hits every broker alike. Brokers and their settings: compare/brokers.ts;
+ * --rounds rounds (the latency cases twice per round) so that drift in the machine hits every broker alike. Brokers and their settings: compare/brokers.ts;
  * scenarios: compare/cases.ts; the report (BENCHMARKS.md, with its Method section): compare/summary.ts. The raw
  * results go to a JSON file in the run's temporary directory.
  */
@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { cliCommand, findBrokers, loadCpus, makeCertificate, type Broker, type Env } from './compare/brokers.js';
-import { allCases, selectCases, type Case } from './compare/cases.js';
+import { allCases, planRuns, selectCases, type Case } from './compare/cases.js';
 import { countedAttempt, isRepeatedForSteal, metricsByKind, summarize, type Run } from './compare/summary.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -284,16 +284,14 @@ async function main(): Promise<void> {
     `Machine: ${cpu}, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}`,
     `Node ${process.version}; ${[...new Map(brokers.map((b) => [b.name.split(' ')[0], b.version])).entries()].map(([n, v]) => `${n} ${v}`).join('; ')}`,
   ];
-  const plan = cases.flatMap((c) => brokers.filter((b) => b.group === c.group).map((b) => ({ c, b })));
-  const total = plan.length * rounds;
+  const plan = planRuns(cases, brokers, rounds);
+  const total = plan.length;
   const runs: Run[] = [];
   const started = Date.now();
-  for (let round = 1; round <= rounds; round++) {
-    for (const { c, b } of plan) {
-      const run = await runCounted(env, b, c, round, path.join(tmp, `run-${runs.length}`));
-      runs.push(run);
-      process.stderr.write(`[${runs.length}/${total} ${duration(Date.now() - started)}] round ${round} ${c.id} ${b.name}: ${brief(c, run)}\n`);
-    }
+  for (const { c, b, round } of plan) {
+    const run = await runCounted(env, b, c, round, path.join(tmp, `run-${runs.length}`));
+    runs.push(run);
+    process.stderr.write(`[${runs.length}/${total} ${duration(Date.now() - started)}] round ${round} ${c.id} ${b.name}: ${brief(c, run)}\n`);
   }
   const took = duration(Date.now() - started);
   meta.push(`Run time: ${took} (${total} runs)`);

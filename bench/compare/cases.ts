@@ -38,6 +38,15 @@ export const LATENCY_WARMUP_SECONDS = 2;
 export const LATENCY_SECONDS = 8;
 
 /**
+ * The latency cases run this many times per round, so they get that many times the rounds of the others. Their p99
+ * moves with the host far more than any other measure here. In one run of six interleaved rounds
+ * (`--only latency --rounds 6`, 2026-11-23), Culex's QoS 0 p99 over Mosquitto's was 1.89, 1.25, 0.91, 1.37, 0.78 and
+ * 0.63 round by round, 1.00 for the medians; two full runs of three rounds gave 0.60 and 1.63. With three rounds,
+ * two unlucky ones decide the median. Every broker gets the same runs.
+ */
+export const LATENCY_RUNS_PER_ROUND = 2;
+
+/**
  * The idle-connection cases insist on the C dialer (native/conn-dialer.c): with Node sockets the generator, not the
  * broker, sets the connect rate, and a run that silently fell back to them would report the generator's rate.
  */
@@ -89,6 +98,34 @@ export function allCases(o: CaseOptions): Case[] {
     args: ['fanin', '--publishers', '8', '-q', '1', '-s', '16', '--persistent', ...timing] });
   add({ id: 'durable-pairs-q1', title: 'durable: pairs 50, QoS 1, 16 B', kind: 'throughput', group: 'durable',
     args: ['pairs', '-c', '50', '-q', '1', '-s', '16', '--persistent', ...timing] });
+  return list;
+}
+
+export interface PlannedRun<B> {
+  readonly c: Case;
+  readonly b: B;
+  /** The round as reported: for the latency cases, counted over their runs (1 … rounds × LATENCY_RUNS_PER_ROUND). */
+  readonly round: number;
+}
+
+/**
+ * The order of the runs: in each round every case with each broker of its group in turn (A B C, A B C, …), then the
+ * latency cases again (their extra runs, LATENCY_RUNS_PER_ROUND), so that these are spread over the whole run too.
+ */
+export function planRuns<B extends { readonly group: Group }>(cases: readonly Case[], brokers: readonly B[],
+  rounds: number): PlannedRun<B>[] {
+  const list: PlannedRun<B>[] = [];
+  const pass = (only: (c: Case) => boolean, roundOf: (c: Case) => number): void => {
+    for (const c of cases) {
+      if (!only(c)) continue;
+      for (const b of brokers) if (b.group === c.group) list.push({ c, b, round: roundOf(c) });
+    }
+  };
+  for (let round = 1; round <= rounds; round++) {
+    const first = (round - 1) * LATENCY_RUNS_PER_ROUND + 1;
+    pass(() => true, (c) => (c.kind === 'latency' ? first : round));
+    for (let extra = 1; extra < LATENCY_RUNS_PER_ROUND; extra++) pass((c) => c.kind === 'latency', () => first + extra);
+  }
   return list;
 }
 

@@ -4,7 +4,7 @@
  * method, then every lost or duplicated message, failure and generator-bound run.
  */
 import type { Broker, Group } from './brokers.js';
-import { LATENCY_SECONDS, LATENCY_WARMUP_SECONDS, type Case, type Kind } from './cases.js';
+import { LATENCY_RUNS_PER_ROUND, LATENCY_SECONDS, LATENCY_WARMUP_SECONDS, type Case, type Kind } from './cases.js';
 
 export interface Run {
   readonly caseId: string;
@@ -308,7 +308,8 @@ export function methodSection(input: Pick<SummaryInput, 'rounds' | 'seconds' | '
     '- Each run starts a fresh broker pinned to CPU 0 and runs `culex bench … --json` (raw-socket MQTT 3.1.1 load',
     '  generator, one forked worker process per CPU it has, at least 2) pinned to every other CPU: on a 2-core machine',
     '  CPU 1 alone, so there the generator has one core. Runs are interleaved Culex, Mosquitto, Aedes, … per scenario',
-    `  for ${input.rounds} round(s); each run has ${input.warmup} s of warm-up and ${input.seconds} s measured.`,
+    `  for ${input.rounds} round(s); each run has ${input.warmup} s of warm-up and ${input.seconds} s measured. The latency`,
+    `  cases run ${LATENCY_RUNS_PER_ROUND} times per round (the second time at the round's end), as their p99 moves with the host most.`,
     '- Equal settings: no in-flight or queue limits (Culex `maxInflight: 65535, maxQueuedMessages: 0`, no QoS 0',
     '  write-buffer cap; Mosquitto `max_inflight_messages 0`, `max_queued_messages 0`, `max_connections -1`), Nagle',
     '  off, no persistence. Aedes runs with its defaults, in memory. Culex runs with the Node flag it ships with',

@@ -16,7 +16,7 @@ import { FilterIndex } from '../../src/bench/filter-index.js';
 import { matching } from '../../src/bench/scenarios.js';
 import { parseBrokerUrl } from '../../src/bench/transport.js';
 import { readCpuSeconds, readCpuTimes } from '../../src/bench/cpu-time.js';
-import { allCases, selectCases } from '../../bench/compare/cases.js';
+import { allCases, LATENCY_RUNS_PER_ROUND, planRuns, selectCases } from '../../bench/compare/cases.js';
 import { loadCpus } from '../../bench/compare/brokers.js';
 import { countedAttempt, generatorLimit, isRepeatedForSteal, jitterLine, probeLine, problems, stealLine, summarize, type Run } from '../../bench/compare/summary.js';
 import { LITERALS, prng, referenceMatches } from '../helpers/topic-reference.js';
@@ -262,6 +262,19 @@ test('bench:compare cases: unique ids, --only selects by prefix, durable cases r
   assert.deepEqual(cases.filter((c) => c.kind === 'latency').map(secondsOf), ['8', '8']);
   assert.equal(secondsOf(cases.find((c) => c.id === 'fanin-q0-16')!), '1');
   assert.equal(secondsOf(allCases({ seconds: 20, warmup: 1, idleConnections: 100 }).find((c) => c.kind === 'latency')!), '20');
+});
+
+test('bench:compare plan: brokers interleaved per case and round; latency cases run again at the end of each round', () => {
+  const cases = selectCases(allCases({ seconds: 1, warmup: 0.5, idleConnections: 100 }), ['fanin-q0-16', 'latency', 'durable-fanin']);
+  const brokers = [summaryBroker('A'), summaryBroker('B'), { ...summaryBroker('D'), group: 'durable' as const }];
+  const plan = planRuns(cases, brokers, 2).map((r) => `${r.round} ${r.c.id} ${r.b.name}`);
+  assert.equal(LATENCY_RUNS_PER_ROUND, 2);
+  assert.deepEqual(plan, [
+    '1 fanin-q0-16 A', '1 fanin-q0-16 B', '1 latency-q0 A', '1 latency-q0 B', '1 latency-q1 A', '1 latency-q1 B',
+    '1 durable-fanin-q1 D', '2 latency-q0 A', '2 latency-q0 B', '2 latency-q1 A', '2 latency-q1 B',
+    '2 fanin-q0-16 A', '2 fanin-q0-16 B', '3 latency-q0 A', '3 latency-q0 B', '3 latency-q1 A', '3 latency-q1 B',
+    '2 durable-fanin-q1 D', '4 latency-q0 A', '4 latency-q0 B', '4 latency-q1 A', '4 latency-q1 B',
+  ]);
 });
 
 function probedRun(round: number, probeMs: [number, number]): Run {
