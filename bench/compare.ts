@@ -5,8 +5,8 @@
  *
  * Every run starts a fresh broker pinned to CPU 0 (taskset) and runs `culex bench ... --json` pinned to the other
  * CPUs (CPU 1 on a 2-core machine; one worker process per CPU, at least 2), so the brokers and the load never share a
- * core. Scenarios are interleaved (Culex, Mosquitto, Aedes, Culex, ...) for
- * --rounds rounds (the latency cases twice per round) so that drift in the machine hits every broker alike. Brokers and their settings: compare/brokers.ts;
+ * core. Scenarios are interleaved (Culex, Mosquitto, Aedes, Culex, ...) for --rounds rounds (the latency cases twice
+ * per round) so that drift in the machine hits every broker alike. Brokers and their settings: compare/brokers.ts;
  * scenarios: compare/cases.ts; the report (BENCHMARKS.md, with its Method section): compare/summary.ts. The raw
  * results go to a JSON file in the run's temporary directory.
  */
