@@ -10,7 +10,8 @@
  * while in a new session an item whose PUBREC arrived is complete (the server already owns it) and the others are
  * sent again as new messages. The window is the smaller of our `maxInflight` and the server's Receive Maximum
  * [MQTT-3.3.4-7]. Each item settles exactly once: acknowledged, refused (PublishError), or failed by `failAll`
- * when the client closes, so no caller waits forever.
+ * when the client closes, so no caller waits forever. Publishes made before the store has been loaded wait for it
+ * (`#early`), then take their place behind the stored messages.
  */
 import { InflightTable, type InflightKeys } from '../common/inflight-table.js';
 import type { Properties, QoS } from '../protocol/types.js';
@@ -24,6 +25,16 @@ export type OutMessage = Omit<StoredPublish, 'qos'> & { qos: QoS };
 interface Settle {
   resolve: () => void;
   reject: (err: Error) => void;
+}
+
+/** A `publish()` made before the store was loaded: it is made for real once `restore()` is done. */
+interface EarlyPublish {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  readonly retain: boolean;
+  readonly properties: Properties | undefined;
+  readonly settle: Settle;
 }
 
 interface Item {
@@ -61,6 +72,13 @@ export class Outbound {
   #window = 0;
   #nextSeq = 1;
   #drainWaiters: Array<() => void> = [];
+  /**
+   * Publishes made before `restore()` has loaded the store; undefined once it has. They wait, because a message may
+   * not take a sequence number or packet id that a stored one holds (it would overwrite it in the store), nor touch
+   * the store while it is being read (FileStore's load removes the temporary files of unfinished writes), nor leave
+   * before the older stored messages.
+   */
+  #early: EarlyPublish[] | undefined = [];
 
   constructor(store: InflightStore, ids: PacketIds, link: OutboundLink, limits: OutboundLimits) {
     this.#store = store;
@@ -69,16 +87,19 @@ export class Outbound {
     this.#limits = limits;
   }
 
-  /** Messages not yet complete: queued plus in flight. */
+  /** Messages not yet complete: queued plus in flight (plus those waiting for the store to be loaded). */
   get pendingCount(): number {
-    return this.#queue.length + this.#inflight.size;
+    return this.#queue.length + this.#inflight.size + (this.#early?.length ?? 0);
   }
 
   get inflightCount(): number {
     return this.#inflight.size;
   }
 
-  /** Loads what a previous run left in the store; it is sent on the first connection. */
+  /**
+   * Loads what a previous run left in the store; it is sent on the first connection, before the publishes made in
+   * the meantime. When loading fails the client closes, and `failAll` rejects those.
+   */
   async restore(): Promise<number> {
     const entries = await this.#store.load();
     for (const entry of entries) {
@@ -86,13 +107,21 @@ export class Outbound {
       this.#queue.push({ message: entry, isStored: true, settle: undefined });
       this.#nextSeq = Math.max(this.#nextSeq, entry.seq + 1);
     }
+    const early = this.#early ?? [];
+    this.#early = undefined;
+    for (const p of early) this.publish(p.topic, p.payload, p.qos, p.retain, p.properties).then(p.settle.resolve, p.settle.reject);
     return entries.length;
   }
 
   publish(topic: string, payload: Buffer, qos: QoS, retain: boolean, properties?: Properties): Promise<void> {
-    if (this.#queue.length >= this.#limits.maxQueued && !(qos === 0 && this.#canSendNow())) {
+    const waiting = this.#early?.length ?? this.#queue.length;
+    if (waiting >= this.#limits.maxQueued && !(qos === 0 && this.#canSendNow())) {
       return Promise.reject(new MqttClientError('MQTT_ERR_QUEUE_FULL',
-        `${this.#queue.length} messages are already waiting to be sent (maxQueuedMessages)`));
+        `${waiting} messages are already waiting to be sent (maxQueuedMessages)`));
+    }
+    if (this.#early !== undefined) {
+      const early = this.#early;
+      return new Promise((resolve, reject) => early.push({ topic, payload, qos, retain, properties, settle: { resolve, reject } }));
     }
     const message: OutMessage = {
       seq: this.#nextSeq++, topic, payload, qos, retain, packetId: 0, state: 'publish', isSent: false,
@@ -171,6 +200,11 @@ export class Outbound {
     this.#inflight.clear();
     this.#queue = [];
     for (const item of items) item.settle?.reject(error);
+    if (this.#early !== undefined) {
+      const early = this.#early;
+      this.#early = [];
+      for (const p of early) p.settle.reject(error);
+    }
     this.#notifyDrained();
   }
 
