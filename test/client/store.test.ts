@@ -34,7 +34,7 @@ test('FileStore ignores and removes a half-written .tmp file left by a crash', a
   assert.deepEqual(readdirSync(dir), []);
 });
 
-test('a client\'s publishes made before its store is loaded wait for the load: no stored message is overwritten, none goes first', async () => {
+test('a client\'s publishes made before its store is loaded wait for the load: no stored message is overwritten, and the new ones follow the stored ones', async () => {
   // The store holds a message from an earlier run (seq 1, packet id 1), and load() takes a while (as a FileStore's
   // reading a directory does). Before the fix, a publish made at once took seq 1 and overwrote it in the store, and a
   // FileStore's load removed the temporary file of that publish's write.
