@@ -4,7 +4,7 @@
  * only (mark to stop); lost and duplicate messages are counted over the whole run, drain included.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readCpuSeconds } from './cpu-time.js';
+import { readCpuSecondsOrNaN } from './cpu-time.js';
 import type { Counters, FromWorker, ToWorker, WorkerPlan, WorkerResult } from './messages.js';
 
 const READY_TIMEOUT_MS = 120_000;
@@ -186,11 +186,7 @@ function workersCpuSeconds(workers: readonly WorkerHandle[]): number {
   for (const w of workers) {
     const pid = w.child.pid;
     if (pid === undefined) return Number.NaN;
-    try {
-      seconds += readCpuSeconds(pid);
-    } catch {
-      return Number.NaN;
-    }
+    seconds += readCpuSecondsOrNaN(pid);
   }
   return seconds;
 }

@@ -12,6 +12,15 @@ export function readCpuSeconds(pid: number): number {
   return user + system;
 }
 
+/** As readCpuSeconds, but NaN when the time cannot be read (the process exited, or there is no /proc). */
+export function readCpuSecondsOrNaN(pid: number): number {
+  try {
+    return readCpuSeconds(pid);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** CPU seconds in a process's own code (user) and in the kernel on its behalf (system). */
 export interface CpuTimes {
   readonly user: number;

@@ -5,7 +5,7 @@
  * subscriber.
  */
 import type { Counters, PubSubPlan, PublisherPlan, SubscriberPlan, WorkerResult } from './messages.js';
-import { readCpuSeconds } from './cpu-time.js';
+import { readCpuSecondsOrNaN } from './cpu-time.js';
 import { drive, type ProgressSink } from './coordinator.js';
 import { FilterIndex } from './filter-index.js';
 import { Histogram, type LatencySummary } from './histogram.js';
@@ -79,15 +79,6 @@ export interface PubSubResult {
   readonly throttleEpisodes?: number;
 }
 
-/** The broker's CPU seconds so far; NaN when they cannot be read (it exited, or no /proc): the run goes on without. */
-function brokerCpuOrNaN(pid: number): number {
-  try {
-    return readCpuSeconds(pid);
-  } catch {
-    return Number.NaN;
-  }
-}
-
 /** Round-robin: subscribers first, then publishers, so each worker gets a mix. */
 export function dealOut(scenario: Scenario, workerCount: number, options: RunOptions): PubSubPlan[] {
   const total = scenario.publishers.length + scenario.subscribers.length;
@@ -124,7 +115,7 @@ export async function runPubSub(scenario: Scenario, options: RunOptions): Promis
     drainTimeoutMs: options.drainTimeoutMs,
     progress: options.progress,
     describe: describeProgress,
-    ...(options.brokerPid === undefined ? {} : { readBrokerCpuSeconds: () => brokerCpuOrNaN(options.brokerPid!) }),
+    ...(options.brokerPid === undefined ? {} : { readBrokerCpuSeconds: () => readCpuSecondsOrNaN(options.brokerPid!) }),
   });
   const window = Math.max(run.windowSeconds, 1e-3);
   const last = run.results.map((r) => r.counters);
